@@ -1,0 +1,674 @@
+//! Application settings (the seed's `config.py`): the same environment variable names and
+//! defaults, read from the process environment and a `.env` file (the environment wins).
+//!
+//! Every setting is listed once in [`SETTINGS`], which drives parsing, `boz config check` and the
+//! README table. An invalid value fails at start with an error naming the variable.
+//!
+//! The seed's Celery/Redis settings (`REDIS_URL`, `CELERY_BROKER_URL`, `CELERY_RESULT_BACKEND`)
+//! are accepted so an old `.env` still loads, but nothing uses them: jobs run through a queue in
+//! the database (`DATABASE_URL`), so there is no broker or result backend to configure.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::city::CityCode;
+use crate::error::ValidationError;
+use crate::money::Dollars;
+use crate::schemas::{TradingMode, UserSettings, UserSettingsFields};
+
+/// One setting: its variable, default and meaning.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingSpec {
+    pub name: &'static str,
+    pub default: Option<&'static str>,
+    pub secret: bool,
+    pub description: &'static str,
+}
+
+const fn spec(
+    name: &'static str,
+    default: Option<&'static str>,
+    secret: bool,
+    description: &'static str,
+) -> SettingSpec {
+    SettingSpec {
+        name,
+        default,
+        secret,
+        description,
+    }
+}
+
+/// Every setting the system reads.
+pub const SETTINGS: &[SettingSpec] = &[
+    spec(
+        "DATABASE_URL",
+        Some("sqlite://boz.sqlite"),
+        true,
+        "Database: `sqlite://PATH` (embedded, default) or `postgres://...` (the seed's `postgresql+asyncpg://` form is accepted)",
+    ),
+    spec(
+        "ENCRYPTION_KEY",
+        None,
+        true,
+        "Master key for users' Kalshi private keys (32 bytes, URL-safe base64, as the seed's Fernet key; `boz keygen` makes one). Required in production; in development a key is generated into `<database file>.key` (0600) when unset",
+    ),
+    spec(
+        "ENVIRONMENT",
+        Some("development"),
+        false,
+        "`development` or `production`",
+    ),
+    spec(
+        "LOG_LEVEL",
+        Some("INFO"),
+        false,
+        "Minimum log level: TRACE, DEBUG, INFO, WARNING (or WARN), ERROR, CRITICAL",
+    ),
+    spec(
+        "LOG_FORMAT",
+        Some("text"),
+        false,
+        "`text` (the seed's line format) or `json` (JSON lines)",
+    ),
+    spec(
+        "NWS_USER_AGENT",
+        Some("BozWeatherTrader/1.0 (boz@example.com)"),
+        false,
+        "User-Agent for the NWS API; must include a contact",
+    ),
+    spec(
+        "NWS_RATE_LIMIT_PER_SECOND",
+        Some("1.0"),
+        false,
+        "Most NWS API calls per second, shared by all NWS calls",
+    ),
+    spec(
+        "DEFAULT_MAX_TRADE_SIZE",
+        Some("1.00"),
+        false,
+        "New users' most dollars per trade",
+    ),
+    spec(
+        "DEFAULT_DAILY_LOSS_LIMIT",
+        Some("10.00"),
+        false,
+        "New users' daily loss limit in dollars",
+    ),
+    spec(
+        "DEFAULT_MAX_DAILY_EXPOSURE",
+        Some("25.00"),
+        false,
+        "New users' most total exposure per day in dollars",
+    ),
+    spec(
+        "DEFAULT_MIN_EV_THRESHOLD",
+        Some("0.05"),
+        false,
+        "New users' minimum expected value per contract (dollars, 0 to 1) to trade",
+    ),
+    spec(
+        "DEFAULT_COOLDOWN_MINUTES",
+        Some("60"),
+        false,
+        "New users' pause after a loss, in minutes",
+    ),
+    spec(
+        "DEFAULT_CONSECUTIVE_LOSS_LIMIT",
+        Some("3"),
+        false,
+        "New users' consecutive losses before trading halts",
+    ),
+    spec(
+        "CITIES_FILE",
+        None,
+        false,
+        "Optional TOML file of extra `[[city]]` entries (see README) added to NYC, CHI, MIA, AUS",
+    ),
+    spec(
+        "BOZ_BIND",
+        Some("127.0.0.1:8000"),
+        false,
+        "Address the HTTP server listens on",
+    ),
+    spec(
+        "REDIS_URL",
+        Some("redis://localhost:6379/0"),
+        true,
+        "Accepted for seed compatibility; unused (no Redis: caching and jobs live in the database)",
+    ),
+    spec(
+        "CELERY_BROKER_URL",
+        Some("redis://localhost:6379/1"),
+        true,
+        "Accepted for seed compatibility; unused (replaced by the job queue in the database)",
+    ),
+    spec(
+        "CELERY_RESULT_BACKEND",
+        Some("redis://localhost:6379/2"),
+        true,
+        "Accepted for seed compatibility; unused (job runs are recorded in the database)",
+    ),
+];
+
+/// Development or production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// Human text lines or JSON lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Log levels, with the seed's Python names accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "TRACE",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Info => "INFO",
+            LogLevel::Warn => "WARN",
+            LogLevel::Error => "ERROR",
+        }
+    }
+}
+
+/// Which database backend a URL selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite file.
+    Sqlite { path: PathBuf },
+    /// A PostgreSQL URL (normalised to `postgres://`).
+    Postgres { url: String },
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<DatabaseUrl, String> {
+        let raw = raw.trim();
+        if let Some(rest) = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+        {
+            let path = rest.split('?').next().unwrap_or(rest);
+            if path.is_empty() {
+                return Err("sqlite URL has no file path (e.g. sqlite://boz.sqlite)".into());
+            }
+            return Ok(DatabaseUrl::Sqlite {
+                path: PathBuf::from(path),
+            });
+        }
+        for prefix in ["postgresql+asyncpg://", "postgresql://", "postgres://"] {
+            if let Some(rest) = raw.strip_prefix(prefix) {
+                if rest.is_empty() {
+                    return Err("postgres URL has no host".into());
+                }
+                return Ok(DatabaseUrl::Postgres {
+                    url: format!("postgres://{rest}"),
+                });
+            }
+        }
+        Err("must start with sqlite:// or postgres:// (or postgresql+asyncpg://)".into())
+    }
+
+    /// The URL with any password replaced by `***`, for printing.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite { path } => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres { url } => redact_url_password(url),
+        }
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host` with `***`.
+pub fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Environment,
+    DotEnv,
+    Default,
+    Unset,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Origin::Environment => "environment",
+            Origin::DotEnv => ".env",
+            Origin::Default => "default",
+            Origin::Unset => "unset",
+        })
+    }
+}
+
+/// The effective settings.
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub encryption_key: Option<SecretString>,
+    pub environment: Environment,
+    pub log_level: LogLevel,
+    pub log_format: LogFormat,
+    pub nws_user_agent: String,
+    pub nws_rate_limit_per_second: f64,
+    pub default_max_trade_size: Dollars,
+    pub default_daily_loss_limit: Dollars,
+    pub default_max_daily_exposure: Dollars,
+    pub default_min_ev_threshold: f64,
+    pub default_cooldown_minutes: u32,
+    pub default_consecutive_loss_limit: u32,
+    pub cities_file: Option<PathBuf>,
+    pub bind: SocketAddr,
+    /// Raw values and origins, for `boz config check`.
+    values: BTreeMap<&'static str, (Option<String>, Origin)>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Settings");
+        for (name, value, origin) in self.effective() {
+            d.field(name, &format_args!("{value} ({origin})"));
+        }
+        d.finish()
+    }
+}
+
+/// A lookup of raw variables with their origin.
+struct Vars<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<(String, Origin)>,
+    seen: BTreeMap<&'static str, (Option<String>, Origin)>,
+}
+
+impl Vars<'_> {
+    fn raw(&mut self, name: &'static str) -> Option<String> {
+        let spec = SETTINGS.iter().find(|s| s.name == name);
+        let (value, origin) = match (self.lookup)(name) {
+            Some((v, o)) => (Some(v), o),
+            None => match spec.and_then(|s| s.default) {
+                Some(d) => (Some(d.to_string()), Origin::Default),
+                None => (None, Origin::Unset),
+            },
+        };
+        self.seen.insert(name, (value.clone(), origin));
+        value
+    }
+
+    fn parse<T>(
+        &mut self,
+        name: &'static str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ValidationError> {
+        let raw = self
+            .raw(name)
+            .ok_or_else(|| ValidationError::new(name, "is required"))?;
+        parse(raw.trim()).map_err(|reason| ValidationError::new(name, reason))
+    }
+
+    fn optional<T>(
+        &mut self,
+        name: &'static str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ValidationError> {
+        match self.raw(name) {
+            Some(raw) if !raw.trim().is_empty() => parse(raw.trim())
+                .map(Some)
+                .map_err(|reason| ValidationError::new(name, reason)),
+            _ => Ok(None),
+        }
+    }
+}
+
+fn from_str<T: FromStr>(what: &'static str) -> impl Fn(&str) -> Result<T, String>
+where
+    T::Err: fmt::Display,
+{
+    move |s| {
+        s.parse::<T>()
+            .map_err(|e| format!("{s:?} is not {what}: {e}"))
+    }
+}
+
+fn dollars(s: &str) -> Result<Dollars, String> {
+    let d = Dollars::parse(s).map_err(|e| e.to_string())?;
+    if d.is_positive() {
+        Ok(d)
+    } else {
+        Err(format!("must be a positive amount of dollars, got {s}"))
+    }
+}
+
+impl Settings {
+    /// Reads `.env` in the current directory (if present) and the process environment.
+    pub fn load() -> Result<Settings, ValidationError> {
+        Settings::load_with_dotenv(Path::new(".env"))
+    }
+
+    /// Reads the given `.env` file (if present) and the process environment (which wins).
+    pub fn load_with_dotenv(dotenv: &Path) -> Result<Settings, ValidationError> {
+        let mut file = BTreeMap::new();
+        if dotenv.exists() {
+            let iter = dotenvy::from_path_iter(dotenv).map_err(|e| {
+                ValidationError::new(".env", format!("cannot read {}: {e}", dotenv.display()))
+            })?;
+            for item in iter {
+                let (k, v) = item.map_err(|e| {
+                    ValidationError::new(".env", format!("{}: {e}", dotenv.display()))
+                })?;
+                file.insert(k, v);
+            }
+        }
+        Settings::from_lookup(&|name| {
+            std::env::var(name)
+                .ok()
+                .map(|v| (v, Origin::Environment))
+                .or_else(|| file.get(name).map(|v| (v.clone(), Origin::DotEnv)))
+        })
+    }
+
+    /// Builds settings from a map of variables (tests, and explicit configuration).
+    pub fn from_map(map: &BTreeMap<String, String>) -> Result<Settings, ValidationError> {
+        Settings::from_lookup(&|name| map.get(name).map(|v| (v.clone(), Origin::Environment)))
+    }
+
+    fn from_lookup(
+        lookup: &dyn Fn(&str) -> Option<(String, Origin)>,
+    ) -> Result<Settings, ValidationError> {
+        let mut v = Vars {
+            lookup,
+            seen: BTreeMap::new(),
+        };
+        let database_url = v.parse("DATABASE_URL", DatabaseUrl::parse)?;
+        let encryption_key = v.optional("ENCRYPTION_KEY", |s| Ok(SecretString::from(s)))?;
+        let environment = v.parse("ENVIRONMENT", |s| match s.to_ascii_lowercase().as_str() {
+            "development" => Ok(Environment::Development),
+            "production" => Ok(Environment::Production),
+            _ => Err(format!("{s:?} is not development or production")),
+        })?;
+        if environment == Environment::Production && encryption_key.is_none() {
+            return Err(ValidationError::new(
+                "ENCRYPTION_KEY",
+                "is required when ENVIRONMENT=production (generate one with `boz keygen`)",
+            ));
+        }
+        let log_level = v.parse("LOG_LEVEL", |s| match s.to_ascii_uppercase().as_str() {
+            "TRACE" => Ok(LogLevel::Trace),
+            "DEBUG" => Ok(LogLevel::Debug),
+            "INFO" => Ok(LogLevel::Info),
+            "WARN" | "WARNING" => Ok(LogLevel::Warn),
+            "ERROR" | "CRITICAL" => Ok(LogLevel::Error),
+            _ => Err(format!("{s:?} is not a log level (DEBUG, INFO, WARNING, ERROR)")),
+        })?;
+        let log_format = v.parse("LOG_FORMAT", |s| match s.to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("{s:?} is not text or json")),
+        })?;
+        let nws_user_agent = v.parse("NWS_USER_AGENT", |s| {
+            if s.is_empty() {
+                Err("must not be empty: the NWS API refuses requests without a User-Agent".into())
+            } else {
+                Ok(s.to_string())
+            }
+        })?;
+        let nws_rate_limit_per_second = v.parse("NWS_RATE_LIMIT_PER_SECOND", |s| {
+            let r: f64 = from_str("a number")(s)?;
+            if r.is_finite() && r > 0.0 {
+                Ok(r)
+            } else {
+                Err(format!("must be a positive number, got {s}"))
+            }
+        })?;
+        let default_max_trade_size = v.parse("DEFAULT_MAX_TRADE_SIZE", dollars)?;
+        let default_daily_loss_limit = v.parse("DEFAULT_DAILY_LOSS_LIMIT", dollars)?;
+        let default_max_daily_exposure = v.parse("DEFAULT_MAX_DAILY_EXPOSURE", dollars)?;
+        let default_min_ev_threshold = v.parse("DEFAULT_MIN_EV_THRESHOLD", |s| {
+            let r: f64 = from_str("a number")(s)?;
+            if (0.0..=1.0).contains(&r) {
+                Ok(r)
+            } else {
+                Err(format!("must be within 0 and 1, got {s}"))
+            }
+        })?;
+        let default_cooldown_minutes =
+            v.parse("DEFAULT_COOLDOWN_MINUTES", from_str("a whole number of minutes"))?;
+        let default_consecutive_loss_limit = v.parse("DEFAULT_CONSECUTIVE_LOSS_LIMIT", |s| {
+            let n: u32 = from_str("a whole number")(s)?;
+            if n > 0 {
+                Ok(n)
+            } else {
+                Err("must be at least 1".into())
+            }
+        })?;
+        let cities_file = v.optional("CITIES_FILE", |s| Ok(PathBuf::from(s)))?;
+        let bind = v.parse("BOZ_BIND", from_str("a socket address such as 127.0.0.1:8000"))?;
+        for unused in ["REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"] {
+            v.raw(unused);
+        }
+
+        let settings = Settings {
+            database_url,
+            encryption_key,
+            environment,
+            log_level,
+            log_format,
+            nws_user_agent,
+            nws_rate_limit_per_second,
+            default_max_trade_size,
+            default_daily_loss_limit,
+            default_max_daily_exposure,
+            default_min_ev_threshold,
+            default_cooldown_minutes,
+            default_consecutive_loss_limit,
+            cities_file,
+            bind,
+            values: v.seen,
+        };
+        // The defaults must make a valid UserSettings; name the variable if they do not.
+        settings.default_user_settings().map_err(|e| {
+            let var = format!("DEFAULT_{}", e.field.to_ascii_uppercase());
+            let var = match var.as_str() {
+                "DEFAULT_COOLDOWN_PER_LOSS_MINUTES" => "DEFAULT_COOLDOWN_MINUTES".to_string(),
+                _ => var,
+            };
+            ValidationError::new(var, e.reason)
+        })?;
+        Ok(settings)
+    }
+
+    /// The settings a new user starts with, trading every configured city.
+    pub fn default_user_settings(&self) -> Result<UserSettings, ValidationError> {
+        let cities = crate::city::registry()
+            .codes()
+            .iter()
+            .map(|c| CityCode::parse(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        UserSettings::new(UserSettingsFields {
+            trading_mode: TradingMode::Manual,
+            max_trade_size: self.default_max_trade_size,
+            daily_loss_limit: self.default_daily_loss_limit,
+            max_daily_exposure: self.default_max_daily_exposure,
+            min_ev_threshold: self.default_min_ev_threshold,
+            cooldown_per_loss_minutes: self.default_cooldown_minutes,
+            consecutive_loss_limit: self.default_consecutive_loss_limit,
+            cities,
+        })
+    }
+
+    /// Every setting with its effective value (secrets redacted) and where it came from.
+    pub fn effective(&self) -> Vec<(&'static str, String, Origin)> {
+        SETTINGS
+            .iter()
+            .map(|s| {
+                let (value, origin) = self
+                    .values
+                    .get(s.name)
+                    .cloned()
+                    .unwrap_or((None, Origin::Unset));
+                let shown = match (&value, s.secret) {
+                    (None, _) => "<unset>".to_string(),
+                    (Some(_), true) if s.name == "DATABASE_URL" => self.database_url.redacted(),
+                    (Some(v), true) if v.contains("://") => redact_url_password(v),
+                    (Some(_), true) => "<redacted>".to_string(),
+                    (Some(v), false) => v.clone(),
+                };
+                (s.name, shown, origin)
+            })
+            .collect()
+    }
+
+    /// The encryption key's text, for the crypto crate only.
+    pub fn encryption_key_text(&self) -> Option<&str> {
+        self.encryption_key.as_ref().map(|k| k.expose_secret())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_seeds() {
+        let s = Settings::from_map(&map(&[])).unwrap();
+        assert_eq!(
+            s.database_url,
+            DatabaseUrl::Sqlite {
+                path: "boz.sqlite".into()
+            }
+        );
+        assert_eq!(s.environment, Environment::Development);
+        assert_eq!(s.log_level, LogLevel::Info);
+        assert_eq!(s.nws_user_agent, "BozWeatherTrader/1.0 (boz@example.com)");
+        assert_eq!(s.nws_rate_limit_per_second, 1.0);
+        assert_eq!(s.default_max_trade_size.to_string(), "1.00");
+        assert_eq!(s.default_daily_loss_limit.to_string(), "10.00");
+        assert_eq!(s.default_max_daily_exposure.to_string(), "25.00");
+        assert_eq!(s.default_min_ev_threshold, 0.05);
+        assert_eq!(s.default_cooldown_minutes, 60);
+        assert_eq!(s.default_consecutive_loss_limit, 3);
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8000");
+        assert!(s.encryption_key.is_none());
+        let u = s.default_user_settings().unwrap();
+        assert_eq!(u.cities.len(), 4);
+    }
+
+    #[test]
+    fn seed_database_url_forms() {
+        let s = Settings::from_map(&map(&[(
+            "DATABASE_URL",
+            "postgresql+asyncpg://boz:hunter2@localhost:5432/boz_weather_trader",
+        )]))
+        .unwrap();
+        assert_eq!(
+            s.database_url,
+            DatabaseUrl::Postgres {
+                url: "postgres://boz:hunter2@localhost:5432/boz_weather_trader".into()
+            }
+        );
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("postgres://boz:***@localhost:5432/boz_weather_trader"));
+        assert!(DatabaseUrl::parse("mysql://x").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        for (var, value, needle) in [
+            ("DEFAULT_MAX_TRADE_SIZE", "abc", "not a decimal"),
+            ("DEFAULT_MAX_TRADE_SIZE", "-1", "positive"),
+            ("DEFAULT_MIN_EV_THRESHOLD", "1.5", "within 0 and 1"),
+            ("DEFAULT_COOLDOWN_MINUTES", "-5", "whole number"),
+            ("DEFAULT_CONSECUTIVE_LOSS_LIMIT", "0", "at least 1"),
+            ("NWS_RATE_LIMIT_PER_SECOND", "0", "positive"),
+            ("ENVIRONMENT", "staging", "development or production"),
+            ("LOG_LEVEL", "LOUD", "not a log level"),
+            ("LOG_FORMAT", "xml", "text or json"),
+            ("DATABASE_URL", "mysql://x", "sqlite://"),
+            ("BOZ_BIND", "localhost", "socket address"),
+            ("DEFAULT_MAX_TRADE_SIZE", "100.00", "exceeds max_daily_exposure"),
+        ] {
+            let e = Settings::from_map(&map(&[(var, value)])).unwrap_err();
+            assert_eq!(e.field, var, "{e}");
+            assert!(e.reason.contains(needle), "{var}={value}: {e}");
+        }
+    }
+
+    #[test]
+    fn production_requires_an_encryption_key() {
+        let e = Settings::from_map(&map(&[("ENVIRONMENT", "production")])).unwrap_err();
+        assert_eq!(e.field, "ENCRYPTION_KEY");
+        let s = Settings::from_map(&map(&[
+            ("ENVIRONMENT", "production"),
+            ("ENCRYPTION_KEY", "c2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcy0hISE="),
+        ]))
+        .unwrap();
+        assert!(s.encryption_key.is_some());
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("c2VjcmV0"), "{shown}");
+    }
+
+    #[test]
+    fn dotenv_file_is_read_and_the_environment_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(
+            &path,
+            "DEFAULT_DAILY_LOSS_LIMIT=12.50\n# comment\nLOG_LEVEL=DEBUG\nREDIS_URL=redis://:pw@host/0\n",
+        )
+        .unwrap();
+        // The environment of this test process does not set these variables.
+        let s = Settings::load_with_dotenv(&path).unwrap();
+        assert_eq!(s.default_daily_loss_limit.to_string(), "12.50");
+        assert_eq!(s.log_level, LogLevel::Debug);
+        let eff = s.effective();
+        let find = |n: &str| eff.iter().find(|(k, _, _)| *k == n).unwrap().clone();
+        assert_eq!(find("LOG_LEVEL").2, Origin::DotEnv);
+        assert_eq!(find("ENVIRONMENT").2, Origin::Default);
+        assert_eq!(find("ENCRYPTION_KEY").1, "<unset>");
+        assert_eq!(find("REDIS_URL").1, "redis://:***@host/0");
+    }
+
+    #[test]
+    fn every_setting_is_reported() {
+        let s = Settings::from_map(&map(&[])).unwrap();
+        assert_eq!(s.effective().len(), SETTINGS.len());
+    }
+}

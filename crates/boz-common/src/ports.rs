@@ -1,0 +1,379 @@
+//! Ports: the traits other crates implement, so that feature crates never depend on each other
+//! or on the store.
+//!
+//! - [`Store`] and its repositories (implemented by `boz-store` on SQLite and PostgreSQL);
+//! - [`Clock`] (real time, or a manual clock for tests and backtests);
+//! - [`LogSink`] (where `boz-telemetry` writes `log_entries`);
+//! - [`ForecastSource`], [`MarketData`], [`Exchange`]: the edges the weather, Kalshi and trading
+//!   issues fill in.
+
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::city::{City, CityCode};
+use crate::error::BozError;
+use crate::money::{Count, Dollars, Price};
+use crate::schemas::{BracketPrediction, Side, TradeRecord, UserSettings, WeatherData};
+use crate::status::TradeStatus;
+
+// ---------------------------------------------------------------- clock
+
+/// The source of "now". Code never reads the system clock directly.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that moves only when told (tests, backtests).
+#[derive(Debug)]
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(at: DateTime<Utc>) -> ManualClock {
+        ManualClock(Mutex::new(at))
+    }
+
+    pub fn set(&self, at: DateTime<Utc>) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = at;
+        }
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        if let Ok(mut g) = self.0.lock() {
+            *g += by;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        match self.0.lock() {
+            Ok(g) => *g,
+            Err(p) => *p.into_inner(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- log records
+
+/// One log record as kept in `log_entries`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogRecord {
+    pub timestamp: DateTime<Utc>,
+    pub level: String,
+    pub module: String,
+    pub message: String,
+    pub data: Value,
+}
+
+/// Where log records are kept (the `log_entries` table).
+#[async_trait]
+pub trait LogSink: Send + Sync {
+    async fn insert_log_entries(&self, batch: &[LogRecord]) -> Result<(), BozError>;
+}
+
+// ---------------------------------------------------------------- store rows
+
+/// A user as stored. The private key is only ever held encrypted here.
+#[derive(Clone, PartialEq)]
+pub struct StoredUser {
+    pub id: String,
+    pub api_key_id: String,
+    pub encrypted_private_key: String,
+    pub settings: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for StoredUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredUser")
+            .field("id", &self.id)
+            .field("api_key_id", &self.api_key_id)
+            .field("encrypted_private_key", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// A stored weather forecast row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredForecast {
+    pub id: i64,
+    pub data: WeatherData,
+}
+
+/// A stored prediction row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPrediction {
+    pub id: i64,
+    pub prediction: BracketPrediction,
+}
+
+/// A trade as stored: the record plus its owner and order id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTrade {
+    pub user_id: String,
+    pub kalshi_order_id: Option<String>,
+    pub record: TradeRecord,
+}
+
+/// Filters for listing trades (all optional; results newest first).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TradeFilter {
+    pub city: Option<CityCode>,
+    pub status: Option<TradeStatus>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// The outcome written when a trade settles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TradeSettlement {
+    pub status: TradeStatus,
+    pub settlement_temp_f: Option<f64>,
+    pub pnl: Option<Dollars>,
+    pub settled_at: DateTime<Utc>,
+}
+
+/// A settlement row: a city's climate-day high from the climate report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettlementRow {
+    pub city: CityCode,
+    pub settlement_date: NaiveDate,
+    pub actual_high_f: f64,
+    pub source: String,
+    pub raw_report: Value,
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// Filters for reading logs back.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogFilter {
+    pub module: Option<String>,
+    pub level: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub limit: u32,
+}
+
+/// Whether an insert wrote a new row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    New(i64),
+    Duplicate(i64),
+}
+
+// ---------------------------------------------------------------- repositories
+
+#[async_trait]
+pub trait UserRepo: Send + Sync {
+    async fn create_user(&self, user: &StoredUser) -> Result<(), BozError>;
+    async fn get_user(&self, id: &str) -> Result<StoredUser, BozError>;
+    async fn list_users(&self) -> Result<Vec<StoredUser>, BozError>;
+    async fn update_user_settings(&self, id: &str, settings: &UserSettings)
+    -> Result<(), BozError>;
+    /// Replaces users' encrypted keys in one transaction: each `(id, old, new)` is applied only if
+    /// the stored value is still `old`; if any is not, nothing changes.
+    async fn replace_encrypted_keys(
+        &self,
+        changes: &[(String, String, String)],
+    ) -> Result<(), BozError>;
+}
+
+#[async_trait]
+pub trait WeatherRepo: Send + Sync {
+    /// Stores a forecast unless the same (city, date, source, model run) is already stored.
+    async fn insert_forecast(&self, data: &WeatherData) -> Result<Inserted, BozError>;
+    /// Forecasts for a city and climate date, oldest fetch first.
+    async fn forecasts_for(
+        &self,
+        city: &CityCode,
+        date: NaiveDate,
+    ) -> Result<Vec<StoredForecast>, BozError>;
+}
+
+#[async_trait]
+pub trait PredictionRepo: Send + Sync {
+    async fn insert_prediction(&self, p: &BracketPrediction) -> Result<i64, BozError>;
+    async fn latest_prediction(
+        &self,
+        city: &CityCode,
+        date: NaiveDate,
+    ) -> Result<Option<StoredPrediction>, BozError>;
+}
+
+#[async_trait]
+pub trait TradeRepo: Send + Sync {
+    async fn insert_trade(&self, trade: &StoredTrade) -> Result<(), BozError>;
+    /// A trade of this user (another user's trade is "not found").
+    async fn get_trade(&self, user_id: &str, id: &str) -> Result<StoredTrade, BozError>;
+    async fn list_trades(
+        &self,
+        user_id: &str,
+        filter: &TradeFilter,
+    ) -> Result<Vec<StoredTrade>, BozError>;
+    /// Moves a trade from its current status to `to`, if the transition is legal and nobody
+    /// changed the status in between. Returns the previous status.
+    async fn transition_trade(
+        &self,
+        user_id: &str,
+        id: &str,
+        to: TradeStatus,
+    ) -> Result<TradeStatus, BozError>;
+    /// Records the outcome of an executed trade (WON, LOST or CANCELLED).
+    async fn settle_trade(
+        &self,
+        user_id: &str,
+        id: &str,
+        outcome: &TradeSettlement,
+    ) -> Result<(), BozError>;
+    async fn set_postmortem(&self, user_id: &str, id: &str, text: &str) -> Result<(), BozError>;
+}
+
+#[async_trait]
+pub trait SettlementRepo: Send + Sync {
+    /// Stores a city's settled high; a later report for the same day replaces it and the
+    /// previous row is returned.
+    async fn upsert_settlement(
+        &self,
+        row: &SettlementRow,
+    ) -> Result<Option<SettlementRow>, BozError>;
+    async fn get_settlement(
+        &self,
+        city: &CityCode,
+        date: NaiveDate,
+    ) -> Result<Option<SettlementRow>, BozError>;
+}
+
+#[async_trait]
+pub trait LogRepo: LogSink {
+    async fn recent_logs(&self, filter: &LogFilter) -> Result<Vec<LogRecord>, BozError>;
+}
+
+/// Every repository, on one database.
+#[async_trait]
+pub trait Store:
+    UserRepo + WeatherRepo + PredictionRepo + TradeRepo + SettlementRepo + LogRepo + Send + Sync
+{
+    /// "sqlite" or "postgres".
+    fn backend(&self) -> &'static str;
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<(), BozError>;
+}
+
+// ---------------------------------------------------------------- edges (filled in later)
+
+/// A source of forecasts (NWS, an Open-Meteo model, ...): the weather issue implements it.
+#[async_trait]
+pub trait ForecastSource: Send + Sync {
+    /// The source name used in `WeatherData.source`, e.g. "NWS" or "Open-Meteo:GFS".
+    fn name(&self) -> &str;
+    /// This source's forecasts of the city's climate-day high for `date`.
+    async fn fetch(&self, city: &City, date: NaiveDate) -> Result<Vec<WeatherData>, BozError>;
+}
+
+/// Top of book for one market.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopOfBook {
+    pub ticker: String,
+    pub yes_bid: Option<Price>,
+    pub yes_bid_size: Count,
+    pub no_bid: Option<Price>,
+    pub no_bid_size: Count,
+    pub as_of: DateTime<Utc>,
+}
+
+/// Market data (Kalshi REST or WebSocket, or a recording): the Kalshi issue implements it.
+#[async_trait]
+pub trait MarketData: Send + Sync {
+    /// Top of book for each market of the event.
+    async fn top_of_book(&self, event_ticker: &str) -> Result<Vec<TopOfBook>, BozError>;
+}
+
+/// How long an order lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeInForce {
+    FillOrKill,
+    GoodTillCanceled,
+    ImmediateOrCancel,
+}
+
+/// An order to send. `client_order_id` is persisted before sending.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderRequest {
+    pub client_order_id: String,
+    pub ticker: String,
+    /// The side bought.
+    pub side: Side,
+    /// Limit price of the side bought.
+    pub price: Price,
+    pub count: Count,
+    pub time_in_force: TimeInForce,
+}
+
+/// The exchange's view of an order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderState {
+    pub order_id: String,
+    pub client_order_id: String,
+    pub filled: Count,
+    pub remaining: Count,
+    pub fees: Dollars,
+    pub status: String,
+}
+
+/// Where orders go (live Kalshi, demo, or the paper exchange): the Kalshi issue implements it.
+#[async_trait]
+pub trait Exchange: Send + Sync {
+    async fn place_order(&self, order: &OrderRequest) -> Result<OrderState, BozError>;
+    async fn cancel_order(&self, order_id: &str) -> Result<OrderState, BozError>;
+    /// Looks an order up by its client order id (after a timeout, instead of resending).
+    async fn find_order(&self, client_order_id: &str) -> Result<Option<OrderState>, BozError>;
+    async fn balance(&self) -> Result<Dollars, BozError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let t0 = DateTime::parse_from_rfc3339("2026-02-17T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let c = ManualClock::new(t0);
+        assert_eq!(c.now(), t0);
+        c.advance(chrono::Duration::minutes(5));
+        assert_eq!(c.now(), t0 + chrono::Duration::minutes(5));
+        c.set(t0);
+        assert_eq!(c.now(), t0);
+    }
+
+    #[test]
+    fn stored_user_debug_hides_the_key() {
+        let u = StoredUser {
+            id: "u1".into(),
+            api_key_id: "k".into(),
+            encrypted_private_key: "v1.secret-token".into(),
+            settings: Value::Null,
+            created_at: Utc::now(),
+        };
+        assert!(!format!("{u:?}").contains("secret-token"));
+    }
+}
