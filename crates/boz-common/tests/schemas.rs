@@ -1,6 +1,8 @@
 //! The seed's schemas: JSON round trips in the seed's shape (snapshots) and rejection of
 //! malformed input with the field named.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
 use boz_common::schemas::*;
 use serde_json::{Value, json};
 

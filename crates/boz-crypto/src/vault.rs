@@ -173,7 +173,7 @@ impl KeyVault {
         let mut buf = Zeroizing::new(sealed.to_vec());
         let plain = self
             .aead
-            .open_in_place(nonce, Aad::from(self.aad(user_id)), &mut *buf)
+            .open_in_place(nonce, Aad::from(self.aad(user_id)), &mut buf)
             .map_err(|_| VaultError::AuthenticationFailed)?;
         let text = std::str::from_utf8(plain).map_err(|_| VaultError::NotUtf8)?;
         Ok(Zeroizing::new(text.to_string()))
