@@ -30,7 +30,9 @@ impl CityCode {
         if ok {
             Ok(CityCode(code.to_string()))
         } else {
-            Err(format!("{code:?} is not a city code (2-8 upper-case letters)"))
+            Err(format!(
+                "{code:?} is not a city code (2-8 upper-case letters)"
+            ))
         }
     }
 
@@ -108,10 +110,16 @@ impl City {
         CityCode::well_formed(&self.code).map_err(|r| ValidationError::new("code", r))?;
         let field = |f: &str| format!("cities.{}.{f}", self.code);
         if !(-90.0..=90.0).contains(&self.latitude) {
-            return Err(ValidationError::new(field("latitude"), "must be within [-90, 90]"));
+            return Err(ValidationError::new(
+                field("latitude"),
+                "must be within [-90, 90]",
+            ));
         }
         if !(-180.0..=180.0).contains(&self.longitude) {
-            return Err(ValidationError::new(field("longitude"), "must be within [-180, 180]"));
+            return Err(ValidationError::new(
+                field("longitude"),
+                "must be within [-180, 180]",
+            ));
         }
         if !(-12..=14).contains(&self.standard_utc_offset_hours) {
             return Err(ValidationError::new(
@@ -362,8 +370,14 @@ mod tests {
     fn climate_day_is_local_standard_time_in_summer() {
         // 2024-07-04 00:30 EDT is 2024-07-03 23:30 EST: still the 3rd's climate day.
         let c = nyc();
-        assert_eq!(c.climate_date(utc("2024-07-04T04:30:00Z")), date("2024-07-03"));
-        assert_eq!(c.climate_date(utc("2024-07-04T05:00:00Z")), date("2024-07-04"));
+        assert_eq!(
+            c.climate_date(utc("2024-07-04T04:30:00Z")),
+            date("2024-07-03")
+        );
+        assert_eq!(
+            c.climate_date(utc("2024-07-04T05:00:00Z")),
+            date("2024-07-04")
+        );
         let (start, end) = c.climate_day_window(date("2024-07-04"));
         assert_eq!(start, utc("2024-07-04T05:00:00Z"));
         assert_eq!(end, utc("2024-07-05T05:00:00Z"));
@@ -374,26 +388,47 @@ mod tests {
         // 2024-03-10: clocks jump 02:00 -> 03:00; the climate day is still 24 hours of standard time.
         let d = date("2024-03-10");
         let (s, e) = nyc().climate_day_window(d);
-        assert_eq!((s, e), (utc("2024-03-10T05:00:00Z"), utc("2024-03-11T05:00:00Z")));
+        assert_eq!(
+            (s, e),
+            (utc("2024-03-10T05:00:00Z"), utc("2024-03-11T05:00:00Z"))
+        );
         // 00:30 EDT on the 11th (04:30Z) is 23:30 EST on the 10th.
         assert_eq!(nyc().climate_date(utc("2024-03-11T04:30:00Z")), d);
         let (s, e) = chi().climate_day_window(d);
-        assert_eq!((s, e), (utc("2024-03-10T06:00:00Z"), utc("2024-03-11T06:00:00Z")));
+        assert_eq!(
+            (s, e),
+            (utc("2024-03-10T06:00:00Z"), utc("2024-03-11T06:00:00Z"))
+        );
         assert_eq!(chi().climate_date(utc("2024-03-11T05:59:59Z")), d);
-        assert_eq!(chi().climate_date(utc("2024-03-11T06:00:00Z")), date("2024-03-11"));
+        assert_eq!(
+            chi().climate_date(utc("2024-03-11T06:00:00Z")),
+            date("2024-03-11")
+        );
     }
 
     #[test]
     fn fall_back_day_eastern_and_central() {
         // 2024-11-03: clocks fall back 02:00 -> 01:00. 00:30 EDT on the 3rd is 23:30 EST on the 2nd.
         let d = date("2024-11-03");
-        assert_eq!(nyc().climate_date(utc("2024-11-03T04:30:00Z")), date("2024-11-02"));
+        assert_eq!(
+            nyc().climate_date(utc("2024-11-03T04:30:00Z")),
+            date("2024-11-02")
+        );
         assert_eq!(nyc().climate_date(utc("2024-11-03T05:00:00Z")), d);
         let (s, e) = nyc().climate_day_window(d);
-        assert_eq!((s, e), (utc("2024-11-03T05:00:00Z"), utc("2024-11-04T05:00:00Z")));
+        assert_eq!(
+            (s, e),
+            (utc("2024-11-03T05:00:00Z"), utc("2024-11-04T05:00:00Z"))
+        );
         let (s, e) = chi().climate_day_window(d);
-        assert_eq!((s, e), (utc("2024-11-03T06:00:00Z"), utc("2024-11-04T06:00:00Z")));
-        assert_eq!(chi().climate_date(utc("2024-11-03T05:30:00Z")), date("2024-11-02"));
+        assert_eq!(
+            (s, e),
+            (utc("2024-11-03T06:00:00Z"), utc("2024-11-04T06:00:00Z"))
+        );
+        assert_eq!(
+            chi().climate_date(utc("2024-11-03T05:30:00Z")),
+            date("2024-11-02")
+        );
     }
 
     #[test]
@@ -420,7 +455,10 @@ kalshi_series = "KXHIGHDEN"
         let r = CityRegistry::builtin().load_file(&path).unwrap();
         assert_eq!(r.codes(), vec!["AUS", "CHI", "DEN", "MIA", "NYC"]);
         let den = r.get(&CityCode("DEN".into())).unwrap();
-        assert_eq!(den.climate_day_window(date("2024-06-01")).0, utc("2024-06-01T07:00:00Z"));
+        assert_eq!(
+            den.climate_day_window(date("2024-06-01")).0,
+            utc("2024-06-01T07:00:00Z")
+        );
 
         std::fs::write(&path, "[[city]]\ncode = \"DEN\"\n").unwrap();
         let e = CityRegistry::builtin().load_file(&path).unwrap_err();

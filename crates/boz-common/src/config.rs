@@ -427,7 +427,9 @@ impl Settings {
             "INFO" => Ok(LogLevel::Info),
             "WARN" | "WARNING" => Ok(LogLevel::Warn),
             "ERROR" | "CRITICAL" => Ok(LogLevel::Error),
-            _ => Err(format!("{s:?} is not a log level (DEBUG, INFO, WARNING, ERROR)")),
+            _ => Err(format!(
+                "{s:?} is not a log level (DEBUG, INFO, WARNING, ERROR)"
+            )),
         })?;
         let log_format = v.parse("LOG_FORMAT", |s| match s.to_ascii_lowercase().as_str() {
             "text" => Ok(LogFormat::Text),
@@ -460,8 +462,10 @@ impl Settings {
                 Err(format!("must be within 0 and 1, got {s}"))
             }
         })?;
-        let default_cooldown_minutes =
-            v.parse("DEFAULT_COOLDOWN_MINUTES", from_str("a whole number of minutes"))?;
+        let default_cooldown_minutes = v.parse(
+            "DEFAULT_COOLDOWN_MINUTES",
+            from_str("a whole number of minutes"),
+        )?;
         let default_consecutive_loss_limit = v.parse("DEFAULT_CONSECUTIVE_LOSS_LIMIT", |s| {
             let n: u32 = from_str("a whole number")(s)?;
             if n > 0 {
@@ -471,7 +475,10 @@ impl Settings {
             }
         })?;
         let cities_file = v.optional("CITIES_FILE", |s| Ok(PathBuf::from(s)))?;
-        let bind = v.parse("BOZ_BIND", from_str("a socket address such as 127.0.0.1:8000"))?;
+        let bind = v.parse(
+            "BOZ_BIND",
+            from_str("a socket address such as 127.0.0.1:8000"),
+        )?;
         for unused in ["REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"] {
             v.raw(unused);
         }
@@ -623,7 +630,11 @@ mod tests {
             ("LOG_FORMAT", "xml", "text or json"),
             ("DATABASE_URL", "mysql://x", "sqlite://"),
             ("BOZ_BIND", "localhost", "socket address"),
-            ("DEFAULT_MAX_TRADE_SIZE", "100.00", "exceeds max_daily_exposure"),
+            (
+                "DEFAULT_MAX_TRADE_SIZE",
+                "100.00",
+                "exceeds max_daily_exposure",
+            ),
         ] {
             let e = Settings::from_map(&map(&[(var, value)])).unwrap_err();
             assert_eq!(e.field, var, "{e}");
@@ -637,7 +648,10 @@ mod tests {
         assert_eq!(e.field, "ENCRYPTION_KEY");
         let s = Settings::from_map(&map(&[
             ("ENVIRONMENT", "production"),
-            ("ENCRYPTION_KEY", "c2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcy0hISE="),
+            (
+                "ENCRYPTION_KEY",
+                "c2VjcmV0LWtleS1tYXRlcmlhbC0zMi1ieXRlcy0hISE=",
+            ),
         ]))
         .unwrap();
         assert!(s.encryption_key.is_some());

@@ -274,7 +274,10 @@ mod tests {
             error_body(&BozError::cooldown_active(chrono::Utc::now(), "loss")).0,
             409
         );
-        assert_eq!(error_body(&BozError::insufficient_balance("5.00", "1.00")).0, 422);
+        assert_eq!(
+            error_body(&BozError::insufficient_balance("5.00", "1.00")).0,
+            422
+        );
         assert_eq!(error_body(&BozError::upstream("NWS", "503")).0, 503);
         assert_eq!(error_body(&BozError::conflict("dup", Map::new())).0, 409);
     }

@@ -91,11 +91,20 @@ mod tests {
     fn targets_map_to_tags() {
         assert_eq!(LogTag::from_target("RISK"), LogTag::Risk);
         assert_eq!(LogTag::from_target("boz_weather::nws"), LogTag::Weather);
-        assert_eq!(LogTag::from_target("boz_trading::risk::limits"), LogTag::Risk);
-        assert_eq!(LogTag::from_target("boz_trading::cooldown"), LogTag::Cooldown);
+        assert_eq!(
+            LogTag::from_target("boz_trading::risk::limits"),
+            LogTag::Risk
+        );
+        assert_eq!(
+            LogTag::from_target("boz_trading::cooldown"),
+            LogTag::Cooldown
+        );
         assert_eq!(LogTag::from_target("boz_trading::orders"), LogTag::Order);
         assert_eq!(LogTag::from_target("boz_trading::ev"), LogTag::Trading);
-        assert_eq!(LogTag::from_target("boz_settle::postmortem"), LogTag::Postmortem);
+        assert_eq!(
+            LogTag::from_target("boz_settle::postmortem"),
+            LogTag::Postmortem
+        );
         assert_eq!(LogTag::from_target("boz_settle"), LogTag::Settle);
         assert_eq!(LogTag::from_target("boz_kalshi::ws"), LogTag::Market);
         assert_eq!(LogTag::from_target("sqlx::query"), LogTag::System);

@@ -231,11 +231,19 @@ impl Dollars {
     pub const ZERO: Dollars = Dollars(Decimal::ZERO);
 
     pub fn checked_add(self, other: Dollars) -> Result<Dollars, FixedPointError> {
-        Dollars::new(self.0.checked_add(other.0).ok_or(FixedPointError::Overflow)?)
+        Dollars::new(
+            self.0
+                .checked_add(other.0)
+                .ok_or(FixedPointError::Overflow)?,
+        )
     }
 
     pub fn checked_sub(self, other: Dollars) -> Result<Dollars, FixedPointError> {
-        Dollars::new(self.0.checked_sub(other.0).ok_or(FixedPointError::Overflow)?)
+        Dollars::new(
+            self.0
+                .checked_sub(other.0)
+                .ok_or(FixedPointError::Overflow)?,
+        )
     }
 
     pub fn is_positive(&self) -> bool {
@@ -265,7 +273,10 @@ impl Price {
 
     /// What `count` contracts cost at this price, exactly.
     pub fn cost(self, count: Count) -> Result<Dollars, FixedPointError> {
-        let product = self.0.checked_mul(count.0).ok_or(FixedPointError::Overflow)?;
+        let product = self
+            .0
+            .checked_mul(count.0)
+            .ok_or(FixedPointError::Overflow)?;
         let normal = product.normalize();
         if normal.scale() > MAX_DECIMALS {
             return Err(FixedPointError::Inexact(normal.to_string()));
@@ -278,11 +289,19 @@ impl Count {
     pub const ZERO: Count = Count(Decimal::ZERO);
 
     pub fn checked_add(self, other: Count) -> Result<Count, FixedPointError> {
-        Count::new(self.0.checked_add(other.0).ok_or(FixedPointError::Overflow)?)
+        Count::new(
+            self.0
+                .checked_add(other.0)
+                .ok_or(FixedPointError::Overflow)?,
+        )
     }
 
     pub fn checked_sub(self, other: Count) -> Result<Count, FixedPointError> {
-        Count::new(self.0.checked_sub(other.0).ok_or(FixedPointError::Overflow)?)
+        Count::new(
+            self.0
+                .checked_sub(other.0)
+                .ok_or(FixedPointError::Overflow)?,
+        )
     }
 
     /// A whole number of contracts.
@@ -299,23 +318,50 @@ mod tests {
     #[test]
     fn parses_and_prints_kalshi_strings_without_loss() {
         assert_eq!(Price::parse("0.5600").unwrap().to_kalshi_string(), "0.5600");
-        assert_eq!(Price::parse("0.123456").unwrap().to_kalshi_string(), "0.123456");
+        assert_eq!(
+            Price::parse("0.123456").unwrap().to_kalshi_string(),
+            "0.123456"
+        );
         assert_eq!(Count::parse("10.00").unwrap().to_kalshi_string(), "10.00");
         assert_eq!(Count::parse("2.5").unwrap().to_kalshi_string(), "2.50");
-        assert_eq!(Dollars::parse("-12.345678").unwrap().to_string(), "-12.345678");
+        assert_eq!(
+            Dollars::parse("-12.345678").unwrap().to_string(),
+            "-12.345678"
+        );
         assert_eq!(Dollars::parse("100").unwrap().to_string(), "100.00");
         assert_eq!(Price::parse("0.56").unwrap().micros(), 560_000);
     }
 
     #[test]
     fn rejects_what_cannot_be_held_exactly() {
-        assert!(matches!(Price::parse("0.1234567"), Err(FixedPointError::TooPrecise(_))));
-        assert!(matches!(Price::parse("abc"), Err(FixedPointError::NotANumber(_))));
-        assert!(matches!(Price::parse("1e-2"), Err(FixedPointError::NotANumber(_))));
-        assert!(matches!(Price::parse(""), Err(FixedPointError::NotANumber(_))));
-        assert!(matches!(Price::parse("1.00"), Err(FixedPointError::Invalid { .. })));
-        assert!(matches!(Price::parse("0"), Err(FixedPointError::Invalid { .. })));
-        assert!(matches!(Count::parse("-1"), Err(FixedPointError::Invalid { .. })));
+        assert!(matches!(
+            Price::parse("0.1234567"),
+            Err(FixedPointError::TooPrecise(_))
+        ));
+        assert!(matches!(
+            Price::parse("abc"),
+            Err(FixedPointError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Price::parse("1e-2"),
+            Err(FixedPointError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Price::parse(""),
+            Err(FixedPointError::NotANumber(_))
+        ));
+        assert!(matches!(
+            Price::parse("1.00"),
+            Err(FixedPointError::Invalid { .. })
+        ));
+        assert!(matches!(
+            Price::parse("0"),
+            Err(FixedPointError::Invalid { .. })
+        ));
+        assert!(matches!(
+            Count::parse("-1"),
+            Err(FixedPointError::Invalid { .. })
+        ));
         assert!(matches!(
             Dollars::parse("1000000000"),
             Err(FixedPointError::OutOfRange(_))
@@ -334,11 +380,19 @@ mod tests {
         assert_eq!(p.complement().to_kalshi_string(), "0.4400");
         assert_eq!(p.cost(Count::whole(3)).unwrap().to_string(), "1.68");
         assert_eq!(
-            Price::parse("0.123457").unwrap().cost(Count::parse("0.5").unwrap()),
+            Price::parse("0.123457")
+                .unwrap()
+                .cost(Count::parse("0.5").unwrap()),
             Err(FixedPointError::Inexact("0.0617285".into()))
         );
-        assert_eq!(Dollars::parse("0.0172").unwrap().ceil_to_cent().to_string(), "0.02");
-        assert_eq!(Dollars::parse("0.02").unwrap().ceil_to_cent().to_string(), "0.02");
+        assert_eq!(
+            Dollars::parse("0.0172").unwrap().ceil_to_cent().to_string(),
+            "0.02"
+        );
+        assert_eq!(
+            Dollars::parse("0.02").unwrap().ceil_to_cent().to_string(),
+            "0.02"
+        );
     }
 
     #[test]
@@ -349,7 +403,9 @@ mod tests {
         assert_eq!(p.to_kalshi_string(), "0.5600");
         let c: Count = serde_json::from_str("3").unwrap();
         assert_eq!(c, Count::whole(3));
-        let err = serde_json::from_str::<Price>("1.5").unwrap_err().to_string();
+        let err = serde_json::from_str::<Price>("1.5")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not strictly between 0 and 1"), "{err}");
         assert!(serde_json::from_str::<Price>("0.1234567").is_err());
     }

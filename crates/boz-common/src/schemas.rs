@@ -82,7 +82,10 @@ fn finite(field: &str, v: f64) -> Result<(), ValidationError> {
     if v.is_finite() {
         Ok(())
     } else {
-        Err(ValidationError::new(field, format!("must be a finite number, got {v}")))
+        Err(ValidationError::new(
+            field,
+            format!("must be a finite number, got {v}"),
+        ))
     }
 }
 
@@ -103,7 +106,10 @@ fn probability(field: &str, v: f64) -> Result<(), ValidationError> {
     if (0.0..=1.0).contains(&v) {
         Ok(())
     } else {
-        Err(ValidationError::new(field, format!("must be within [0, 1], got {v}")))
+        Err(ValidationError::new(
+            field,
+            format!("must be within [0, 1], got {v}"),
+        ))
     }
 }
 
@@ -388,14 +394,20 @@ fn validate_prediction(p: &BracketPredictionFields) -> Result<(), ValidationErro
     temperature("ensemble_forecast_f", p.ensemble_forecast_f)?;
     finite("forecast_spread_f", p.forecast_spread_f)?;
     if p.forecast_spread_f < 0.0 {
-        return Err(ValidationError::new("forecast_spread_f", "must not be negative"));
+        return Err(ValidationError::new(
+            "forecast_spread_f",
+            "must not be negative",
+        ));
     }
     finite("error_std_f", p.error_std_f)?;
     if p.error_std_f <= 0.0 {
         return Err(ValidationError::new("error_std_f", "must be positive"));
     }
     if p.model_sources.is_empty() {
-        return Err(ValidationError::new("model_sources", "must name at least one source"));
+        return Err(ValidationError::new(
+            "model_sources",
+            "must name at least one source",
+        ));
     }
     Ok(())
 }
@@ -539,7 +551,10 @@ fn validate_settings(s: &UserSettingsFields) -> Result<(), ValidationError> {
         ("max_daily_exposure", s.max_daily_exposure),
     ] {
         if !v.is_positive() {
-            return Err(ValidationError::new(name, format!("must be positive, got {v}")));
+            return Err(ValidationError::new(
+                name,
+                format!("must be positive, got {v}"),
+            ));
         }
     }
     if s.max_trade_size > s.max_daily_exposure {
@@ -553,12 +568,18 @@ fn validate_settings(s: &UserSettingsFields) -> Result<(), ValidationError> {
     }
     probability("min_ev_threshold", s.min_ev_threshold)?;
     if s.consecutive_loss_limit == 0 {
-        return Err(ValidationError::new("consecutive_loss_limit", "must be positive"));
+        return Err(ValidationError::new(
+            "consecutive_loss_limit",
+            "must be positive",
+        ));
     }
     let mut seen = std::collections::BTreeSet::new();
     for c in &s.cities {
         if !seen.insert(c) {
-            return Err(ValidationError::new("cities", format!("{c} is listed twice")));
+            return Err(ValidationError::new(
+                "cities",
+                format!("{c} is listed twice"),
+            ));
         }
     }
     Ok(())
@@ -597,7 +618,10 @@ fn validate_pending(p: &PendingTradeFields) -> Result<(), ValidationError> {
         return Err(ValidationError::new("quantity", "must be positive"));
     }
     if p.expires_at <= p.created_at {
-        return Err(ValidationError::new("expires_at", "must be after created_at"));
+        return Err(ValidationError::new(
+            "expires_at",
+            "must be after created_at",
+        ));
     }
     use TradeStatus::*;
     if !matches!(p.status, Pending | Approved | Rejected | Expired) {

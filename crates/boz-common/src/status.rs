@@ -134,7 +134,9 @@ mod tests {
                     Err(e) => {
                         assert!(!ok);
                         assert_eq!(e.kind, ErrorKind::ConflictError);
-                        assert!(e.message.contains(from.as_str()) && e.message.contains(to.as_str()));
+                        assert!(
+                            e.message.contains(from.as_str()) && e.message.contains(to.as_str())
+                        );
                         assert_eq!(e.context["from"], from.as_str());
                         assert_eq!(e.context["to"], to.as_str());
                     }

@@ -152,7 +152,10 @@ fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(v: &Value) -> V
 #[test]
 fn every_schema_round_trips_in_the_seed_shape() {
     insta::assert_json_snapshot!("weather_data", round_trip::<WeatherData>(&weather()));
-    insta::assert_json_snapshot!("bracket_prediction", round_trip::<BracketPrediction>(&prediction()));
+    insta::assert_json_snapshot!(
+        "bracket_prediction",
+        round_trip::<BracketPrediction>(&prediction())
+    );
     insta::assert_json_snapshot!("trade_signal", round_trip::<TradeSignal>(&signal()));
     insta::assert_json_snapshot!("trade_record", round_trip::<TradeRecord>(&trade()));
     insta::assert_json_snapshot!("user_settings", round_trip::<UserSettings>(&settings()));
@@ -183,14 +186,26 @@ fn rejects<T: serde::de::DeserializeOwned + std::fmt::Debug>(
 
 #[test]
 fn malformed_weather_is_rejected_naming_the_field() {
-    rejects::<WeatherData>(weather(), |w| w["city"] = json!("LAX"), &["unknown city", "LAX"]);
-    rejects::<WeatherData>(weather(), |w| w["forecast_high_f"] = json!(255.0), &["forecast_high_f"]);
+    rejects::<WeatherData>(
+        weather(),
+        |w| w["city"] = json!("LAX"),
+        &["unknown city", "LAX"],
+    );
+    rejects::<WeatherData>(
+        weather(),
+        |w| w["forecast_high_f"] = json!(255.0),
+        &["forecast_high_f"],
+    );
     rejects::<WeatherData>(
         weather(),
         |w| w["variables"]["humidity_pct"] = json!(140.0),
         &["humidity_pct", "within [0, 100]"],
     );
-    rejects::<WeatherData>(weather(), |w| w["source"] = json!(" "), &["source", "empty"]);
+    rejects::<WeatherData>(
+        weather(),
+        |w| w["source"] = json!(" "),
+        &["source", "empty"],
+    );
     rejects::<WeatherData>(weather(), |w| w["raw_data"] = json!([1]), &["raw_data"]);
     rejects::<WeatherData>(
         weather(),
@@ -199,7 +214,11 @@ fn malformed_weather_is_rejected_naming_the_field() {
         },
         &["missing field `fetched_at`"],
     );
-    rejects::<WeatherData>(weather(), |w| w["date"] = json!("2026-02-30"), &["input is out of range"]);
+    rejects::<WeatherData>(
+        weather(),
+        |w| w["date"] = json!("2026-02-30"),
+        &["input is out of range"],
+    );
 }
 
 #[test]
@@ -242,13 +261,21 @@ fn malformed_predictions_are_rejected_naming_the_field() {
         |p| p["brackets"][1]["lower_bound_f"] = json!(50.5),
         &["lower_bound_f", "whole degree"],
     );
-    rejects::<BracketPrediction>(prediction(), |p| p["error_std_f"] = json!(0.0), &["error_std_f"]);
+    rejects::<BracketPrediction>(
+        prediction(),
+        |p| p["error_std_f"] = json!(0.0),
+        &["error_std_f"],
+    );
     rejects::<BracketPrediction>(
         prediction(),
         |p| p["confidence"] = json!("SURE"),
         &["unknown variant `SURE`"],
     );
-    rejects::<BracketPrediction>(prediction(), |p| p["model_sources"] = json!([]), &["model_sources"]);
+    rejects::<BracketPrediction>(
+        prediction(),
+        |p| p["model_sources"] = json!([]),
+        &["model_sources"],
+    );
 }
 
 #[test]
@@ -260,22 +287,86 @@ fn sums_within_the_tolerance_are_accepted() {
 
 #[test]
 fn malformed_signals_trades_and_settings_are_rejected() {
-    rejects::<TradeSignal>(signal(), |s| s["market_price"] = json!(1.0), &["not strictly between 0 and 1"]);
-    rejects::<TradeSignal>(signal(), |s| s["side"] = json!("maybe"), &["unknown variant `maybe`"]);
-    rejects::<TradeSignal>(signal(), |s| s["model_probability"] = json!(-0.1), &["model_probability"]);
-    rejects::<TradeRecord>(trade(), |t| t["quantity"] = json!(0), &["quantity", "positive"]);
-    rejects::<TradeRecord>(trade(), |t| t["bracket_label"] = json!("99-100F"), &["bracket_label"]);
-    rejects::<TradeRecord>(trade(), |t| t["status"] = json!("DONE"), &["unknown trade status"]);
-    rejects::<TradeRecord>(trade(), |t| t["entry_price"] = json!(0.1234567), &["more than 6 decimal places"]);
-    rejects::<UserSettings>(settings(), |s| s["max_trade_size"] = json!(0), &["max_trade_size", "positive"]);
-    rejects::<UserSettings>(settings(), |s| s["daily_loss_limit"] = json!(-5), &["daily_loss_limit"]);
-    rejects::<UserSettings>(settings(), |s| s["min_ev_threshold"] = json!(2), &["min_ev_threshold"]);
-    rejects::<UserSettings>(settings(), |s| s["consecutive_loss_limit"] = json!(0), &["consecutive_loss_limit"]);
-    rejects::<UserSettings>(settings(), |s| s["cities"] = json!(["NYC", "NYC"]), &["cities", "twice"]);
-    rejects::<UserSettings>(settings(), |s| s["cities"] = json!(["XYZ"]), &["unknown city"]);
-    rejects::<UserSettings>(settings(), |s| s["trading_mode"] = json!("yolo"), &["unknown variant"]);
-    rejects::<PendingTrade>(pending(), |p| p["expires_at"] = json!("2026-02-17T10:00:00Z"), &["expires_at"]);
-    rejects::<PendingTrade>(pending(), |p| p["status"] = json!("WON"), &["status", "queue state"]);
+    rejects::<TradeSignal>(
+        signal(),
+        |s| s["market_price"] = json!(1.0),
+        &["not strictly between 0 and 1"],
+    );
+    rejects::<TradeSignal>(
+        signal(),
+        |s| s["side"] = json!("maybe"),
+        &["unknown variant `maybe`"],
+    );
+    rejects::<TradeSignal>(
+        signal(),
+        |s| s["model_probability"] = json!(-0.1),
+        &["model_probability"],
+    );
+    rejects::<TradeRecord>(
+        trade(),
+        |t| t["quantity"] = json!(0),
+        &["quantity", "positive"],
+    );
+    rejects::<TradeRecord>(
+        trade(),
+        |t| t["bracket_label"] = json!("99-100F"),
+        &["bracket_label"],
+    );
+    rejects::<TradeRecord>(
+        trade(),
+        |t| t["status"] = json!("DONE"),
+        &["unknown trade status"],
+    );
+    rejects::<TradeRecord>(
+        trade(),
+        |t| t["entry_price"] = json!(0.1234567),
+        &["more than 6 decimal places"],
+    );
+    rejects::<UserSettings>(
+        settings(),
+        |s| s["max_trade_size"] = json!(0),
+        &["max_trade_size", "positive"],
+    );
+    rejects::<UserSettings>(
+        settings(),
+        |s| s["daily_loss_limit"] = json!(-5),
+        &["daily_loss_limit"],
+    );
+    rejects::<UserSettings>(
+        settings(),
+        |s| s["min_ev_threshold"] = json!(2),
+        &["min_ev_threshold"],
+    );
+    rejects::<UserSettings>(
+        settings(),
+        |s| s["consecutive_loss_limit"] = json!(0),
+        &["consecutive_loss_limit"],
+    );
+    rejects::<UserSettings>(
+        settings(),
+        |s| s["cities"] = json!(["NYC", "NYC"]),
+        &["cities", "twice"],
+    );
+    rejects::<UserSettings>(
+        settings(),
+        |s| s["cities"] = json!(["XYZ"]),
+        &["unknown city"],
+    );
+    rejects::<UserSettings>(
+        settings(),
+        |s| s["trading_mode"] = json!("yolo"),
+        &["unknown variant"],
+    );
+    rejects::<PendingTrade>(
+        pending(),
+        |p| p["expires_at"] = json!("2026-02-17T10:00:00Z"),
+        &["expires_at"],
+    );
+    rejects::<PendingTrade>(
+        pending(),
+        |p| p["status"] = json!("WON"),
+        &["status", "queue state"],
+    );
     rejects::<PostMortem>(postmortem(), |p| p["fees"] = json!(-0.01), &["fees"]);
 }
 

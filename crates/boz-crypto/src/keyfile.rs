@@ -14,9 +14,15 @@ use crate::vault::{KeyVault, generate_master_key};
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
     #[error("cannot read key file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write key file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("key file {path} does not hold a valid key: {reason}")]
     Invalid { path: PathBuf, reason: String },
     #[error("key file {path} is readable by other users (mode {mode:o}); run chmod 600 on it")]
@@ -76,10 +82,12 @@ pub fn read(path: &Path) -> Result<Zeroizing<String>, KeyFileError> {
             mode,
         });
     }
-    let text = Zeroizing::new(fs::read_to_string(path).map_err(|source| KeyFileError::Read {
-        path: path.into(),
-        source,
-    })?);
+    let text = Zeroizing::new(
+        fs::read_to_string(path).map_err(|source| KeyFileError::Read {
+            path: path.into(),
+            source,
+        })?,
+    );
     let key = Zeroizing::new(text.trim().to_string());
     KeyVault::new(&key).map_err(|e| KeyFileError::Invalid {
         path: path.into(),

@@ -55,7 +55,11 @@ impl KalshiSigner {
         let key = match parsed.tag() {
             "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der),
             "PRIVATE KEY" => RsaKeyPair::from_pkcs8(&der),
-            other => return Err(SignerError::UnsupportedLabel(other.chars().take(40).collect())),
+            other => {
+                return Err(SignerError::UnsupportedLabel(
+                    other.chars().take(40).collect(),
+                ));
+            }
         }
         .map_err(|e| SignerError::Rejected(e.to_string()))?;
         Ok(KalshiSigner {
@@ -100,8 +104,8 @@ impl KalshiSigner {
 mod tests {
     use super::*;
     use aws_lc_rs::encoding::AsDer;
-    use aws_lc_rs::signature::{KeyPair, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
     use aws_lc_rs::rsa::KeySize;
+    use aws_lc_rs::signature::{KeyPair, RSA_PSS_2048_8192_SHA256, UnparsedPublicKey};
 
     /// A fresh key as (PKCS#1 PEM, PKCS#8 PEM, public key DER).
     fn fresh_key() -> (String, String, Vec<u8>) {
@@ -132,12 +136,28 @@ mod tests {
             assert_eq!(s.public_key_der(), public);
             let ts = 1_767_225_600_123i64;
             let sig = s
-                .sign(ts, "get", "/trade-api/v2/portfolio/orders?limit=5&cursor=abc")
+                .sign(
+                    ts,
+                    "get",
+                    "/trade-api/v2/portfolio/orders?limit=5&cursor=abc",
+                )
                 .unwrap();
             // Exactly what Kalshi verifies: ms timestamp, upper-case method, path without query.
-            assert!(verify(&public, "1767225600123GET/trade-api/v2/portfolio/orders", &sig));
-            assert!(!verify(&public, "1767225600123GET/trade-api/v2/portfolio/orders?limit=5&cursor=abc", &sig));
-            assert!(!verify(&public, "1767225600GET/trade-api/v2/portfolio/orders", &sig));
+            assert!(verify(
+                &public,
+                "1767225600123GET/trade-api/v2/portfolio/orders",
+                &sig
+            ));
+            assert!(!verify(
+                &public,
+                "1767225600123GET/trade-api/v2/portfolio/orders?limit=5&cursor=abc",
+                &sig
+            ));
+            assert!(!verify(
+                &public,
+                "1767225600GET/trade-api/v2/portfolio/orders",
+                &sig
+            ));
         }
     }
 
@@ -147,32 +167,62 @@ mod tests {
         // RSA_PSS_2048_8192_SHA256 requires salt length = digest length (32 bytes).
         let (pkcs1, _, public) = fresh_key();
         let s = KalshiSigner::from_pem(&pkcs1).unwrap();
-        let a = s.sign(1, "POST", "/trade-api/v2/portfolio/events/orders").unwrap();
-        let b = s.sign(1, "POST", "/trade-api/v2/portfolio/events/orders").unwrap();
+        let a = s
+            .sign(1, "POST", "/trade-api/v2/portfolio/events/orders")
+            .unwrap();
+        let b = s
+            .sign(1, "POST", "/trade-api/v2/portfolio/events/orders")
+            .unwrap();
         assert_ne!(a, b);
-        assert!(verify(&public, "1POST/trade-api/v2/portfolio/events/orders", &a));
-        assert!(verify(&public, "1POST/trade-api/v2/portfolio/events/orders", &b));
-        let h = s.headers("key-id", 1, "POST", "/trade-api/v2/portfolio/events/orders").unwrap();
+        assert!(verify(
+            &public,
+            "1POST/trade-api/v2/portfolio/events/orders",
+            &a
+        ));
+        assert!(verify(
+            &public,
+            "1POST/trade-api/v2/portfolio/events/orders",
+            &b
+        ));
+        let h = s
+            .headers("key-id", 1, "POST", "/trade-api/v2/portfolio/events/orders")
+            .unwrap();
         assert_eq!(h[0], (HEADER_KEY, "key-id".to_string()));
         assert_eq!(h[1], (HEADER_TIMESTAMP, "1".to_string()));
-        assert!(verify(&public, "1POST/trade-api/v2/portfolio/events/orders", &h[2].1));
+        assert!(verify(
+            &public,
+            "1POST/trade-api/v2/portfolio/events/orders",
+            &h[2].1
+        ));
     }
 
     #[test]
     fn websocket_handshake_message() {
-        assert_eq!(signing_message(42, "GET", "/trade-api/ws/v2"), "42GET/trade-api/ws/v2");
+        assert_eq!(
+            signing_message(42, "GET", "/trade-api/ws/v2"),
+            "42GET/trade-api/ws/v2"
+        );
     }
 
     #[test]
     fn bad_keys_are_refused_without_echoing_them() {
-        assert!(matches!(KalshiSigner::from_pem("not a key"), Err(SignerError::NotPem(_))));
+        assert!(matches!(
+            KalshiSigner::from_pem("not a key"),
+            Err(SignerError::NotPem(_))
+        ));
         let cert = pem::encode(&pem::Pem::new("CERTIFICATE", vec![1, 2, 3]));
-        assert!(matches!(KalshiSigner::from_pem(&cert), Err(SignerError::UnsupportedLabel(_))));
+        assert!(matches!(
+            KalshiSigner::from_pem(&cert),
+            Err(SignerError::UnsupportedLabel(_))
+        ));
         let junk = pem::encode(&pem::Pem::new("RSA PRIVATE KEY", vec![0x30, 0x03, 1, 2, 3]));
         let e = KalshiSigner::from_pem(&junk).unwrap_err();
         assert!(matches!(e, SignerError::Rejected(_)));
         assert!(!e.to_string().contains("MAM"));
         let (pkcs1, _, _) = fresh_key();
-        assert_eq!(format!("{:?}", KalshiSigner::from_pem(&pkcs1).unwrap()), "KalshiSigner(<redacted>)");
+        assert_eq!(
+            format!("{:?}", KalshiSigner::from_pem(&pkcs1).unwrap()),
+            "KalshiSigner(<redacted>)"
+        );
     }
 }

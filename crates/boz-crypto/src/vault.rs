@@ -92,7 +92,11 @@ impl KeyVault {
     /// A vault for the master key text (`ENCRYPTION_KEY`).
     pub fn new(master_key: &str) -> Result<KeyVault, VaultError> {
         let bytes = decode_master(master_key)?;
-        let kid = hex::encode(&Sha256::new_with_prefix(b"boz-key-id").chain_update(&*bytes).finalize()[..4]);
+        let kid = hex::encode(
+            &Sha256::new_with_prefix(b"boz-key-id")
+                .chain_update(&*bytes)
+                .finalize()[..4],
+        );
         let prk = Salt::new(HKDF_SHA256, &[]).extract(&bytes);
         let info = [HKDF_INFO];
         let okm = prk
@@ -132,7 +136,11 @@ impl KeyVault {
             .map_err(|_| VaultError::Random)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
-        Ok(format!("{VERSION}.{}.{}", self.kid, URL_SAFE_NO_PAD.encode(out)))
+        Ok(format!(
+            "{VERSION}.{}.{}",
+            self.kid,
+            URL_SAFE_NO_PAD.encode(out)
+        ))
     }
 
     /// Whether a stored token is in the legacy Fernet format (to be re-encrypted).
@@ -225,7 +233,10 @@ mod tests {
             let mut bad = raw.clone();
             bad[i] ^= 0x01;
             let t = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(&bad));
-            assert_eq!(v.decrypt("user-1", &t).unwrap_err(), VaultError::AuthenticationFailed);
+            assert_eq!(
+                v.decrypt("user-1", &t).unwrap_err(),
+                VaultError::AuthenticationFailed
+            );
         }
     }
 
@@ -233,7 +244,10 @@ mod tests {
     fn another_users_id_does_not_decrypt() {
         let v = vault();
         let token = v.encrypt("alice", "secret").unwrap();
-        assert_eq!(v.decrypt("bob", &token).unwrap_err(), VaultError::AuthenticationFailed);
+        assert_eq!(
+            v.decrypt("bob", &token).unwrap_err(),
+            VaultError::AuthenticationFailed
+        );
     }
 
     #[test]
@@ -248,11 +262,23 @@ mod tests {
     #[test]
     fn malformed_tokens_and_keys() {
         let v = vault();
-        assert!(matches!(v.decrypt("u", "garbage"), Err(VaultError::Malformed(_))));
-        assert!(matches!(v.decrypt("u", "v9.x.y"), Err(VaultError::UnsupportedVersion(_))));
+        assert!(matches!(
+            v.decrypt("u", "garbage"),
+            Err(VaultError::Malformed(_))
+        ));
+        assert!(matches!(
+            v.decrypt("u", "v9.x.y"),
+            Err(VaultError::UnsupportedVersion(_))
+        ));
         let short = format!("v1.{}.AAAA", v.key_id());
-        assert!(matches!(v.decrypt("u", &short), Err(VaultError::Malformed(_))));
-        assert!(matches!(KeyVault::new("short"), Err(VaultError::InvalidMasterKey(_))));
+        assert!(matches!(
+            v.decrypt("u", &short),
+            Err(VaultError::Malformed(_))
+        ));
+        assert!(matches!(
+            KeyVault::new("short"),
+            Err(VaultError::InvalidMasterKey(_))
+        ));
         assert!(matches!(
             KeyVault::new(&URL_SAFE.encode([0u8; 16])),
             Err(VaultError::InvalidMasterKey(_))
@@ -268,15 +294,26 @@ mod tests {
             "legacy-python-kalshi-key-material"
         );
         // And a re-encryption in the current format reads back.
-        let t = v.encrypt("u1", "legacy-python-kalshi-key-material").unwrap();
-        assert_eq!(&*v.decrypt("u1", &t).unwrap(), "legacy-python-kalshi-key-material");
+        let t = v
+            .encrypt("u1", "legacy-python-kalshi-key-material")
+            .unwrap();
+        assert_eq!(
+            &*v.decrypt("u1", &t).unwrap(),
+            "legacy-python-kalshi-key-material"
+        );
         // The wrong key cannot read it.
-        assert_eq!(vault().decrypt("u1", PY_TOKEN).unwrap_err(), VaultError::LegacyDecryptFailed);
+        assert_eq!(
+            vault().decrypt("u1", PY_TOKEN).unwrap_err(),
+            VaultError::LegacyDecryptFailed
+        );
         // A flipped character in the Fernet token is detected.
         let mut bad = PY_TOKEN.to_string().into_bytes();
         bad[60] = if bad[60] == b'A' { b'B' } else { b'A' };
         let bad = String::from_utf8(bad).unwrap();
-        assert_eq!(v.decrypt("u1", &bad).unwrap_err(), VaultError::LegacyDecryptFailed);
+        assert_eq!(
+            v.decrypt("u1", &bad).unwrap_err(),
+            VaultError::LegacyDecryptFailed
+        );
     }
 
     #[test]

@@ -40,7 +40,10 @@ static PATTERNS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         p(r"gAAAAA[A-Za-z0-9_=-]{16,}", REDACTED),
         p(r"\bv1\.[0-9a-f]{8}\.[A-Za-z0-9_-]+", REDACTED),
         p(r"[A-Za-z0-9+/_-]{64,}={0,2}", REDACTED),
-        p(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):[^@/\s]+@", "$scheme:***@"),
+        p(
+            r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):[^@/\s]+@",
+            "$scheme:***@",
+        ),
     ]
     .into_iter()
     .filter_map(Result::ok)
@@ -127,13 +130,31 @@ mod tests {
         let r = Redactor::new(["my-master-key-AAAABBBB".to_string()]);
         let cases = [
             (format!("loaded {PEM} ok"), "loaded [REDACTED PEM] ok"),
-            ("truncated -----BEGIN PRIVATE KEY-----\nMIIE".to_string(), "truncated [REDACTED PEM]"),
-            ("Authorization: Bearer abc.def-ghi".to_string(), "Authorization: Bearer [REDACTED]"),
-            ("key my-master-key-AAAABBBB used".to_string(), "key [REDACTED] used"),
-            ("token gAAAAABrCjDyYVTz5_YM3I6w0ml4Im4p".to_string(), "token [REDACTED]"),
-            ("stored v1.0a1b2c3d.AAAAbbbbCCCC".to_string(), "stored [REDACTED]"),
+            (
+                "truncated -----BEGIN PRIVATE KEY-----\nMIIE".to_string(),
+                "truncated [REDACTED PEM]",
+            ),
+            (
+                "Authorization: Bearer abc.def-ghi".to_string(),
+                "Authorization: Bearer [REDACTED]",
+            ),
+            (
+                "key my-master-key-AAAABBBB used".to_string(),
+                "key [REDACTED] used",
+            ),
+            (
+                "token gAAAAABrCjDyYVTz5_YM3I6w0ml4Im4p".to_string(),
+                "token [REDACTED]",
+            ),
+            (
+                "stored v1.0a1b2c3d.AAAAbbbbCCCC".to_string(),
+                "stored [REDACTED]",
+            ),
             (format!("sig {}", "A".repeat(344)), "sig [REDACTED]"),
-            ("postgres://boz:hunter2@db:5432/x".to_string(), "postgres://boz:***@db:5432/x"),
+            (
+                "postgres://boz:hunter2@db:5432/x".to_string(),
+                "postgres://boz:***@db:5432/x",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(r.redact_str(&input), want, "input: {input}");

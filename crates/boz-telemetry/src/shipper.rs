@@ -67,13 +67,18 @@ async fn write(sink: &dyn LogSink, batch: &mut Vec<LogRecord>, stats: &ShipperSt
             stats.dropped.fetch_add(n, Ordering::Relaxed);
             if stats.failed_batches.fetch_add(1, Ordering::Relaxed) == 0 {
                 // Not through tracing (it would queue more records); the first failure only.
-                eprintln!("log_entries: could not store {n} log records ({}); console logging continues", e.kind.name());
+                eprintln!(
+                    "log_entries: could not store {n} log records ({}); console logging continues",
+                    e.kind.name()
+                );
             }
         }
         Err(_) => {
             stats.dropped.fetch_add(n, Ordering::Relaxed);
             if stats.failed_batches.fetch_add(1, Ordering::Relaxed) == 0 {
-                eprintln!("log_entries: the database did not answer within {WRITE_TIMEOUT:?}; console logging continues");
+                eprintln!(
+                    "log_entries: the database did not answer within {WRITE_TIMEOUT:?}; console logging continues"
+                );
             }
         }
     }

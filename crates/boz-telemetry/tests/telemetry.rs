@@ -63,7 +63,13 @@ impl LogSink for MemorySink {
 
 impl MemorySink {
     fn records(&self) -> Vec<LogRecord> {
-        self.batches.lock().unwrap().iter().flatten().cloned().collect()
+        self.batches
+            .lock()
+            .unwrap()
+            .iter()
+            .flatten()
+            .cloned()
+            .collect()
     }
 }
 
@@ -107,9 +113,26 @@ fn events_become_seed_lines_with_tags_from_targets() {
     assert_eq!(lines.len(), 3, "{lines:?}");
     let re = regex::Regex::new(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] ").unwrap();
     assert!(lines.iter().all(|l| re.is_match(l)), "{lines:?}");
-    assert!(lines[0].ends_with(r#"] INFO     WEATHER      Fetched NWS forecast  {"city":"NYC","high_f":55}"#), "{}", lines[0]);
-    assert!(lines[1].ends_with(r#"] WARN     RISK         Approaching daily loss limit  {"current_loss":8.5}"#), "{}", lines[1]);
-    assert!(lines[2].ends_with(r#"] ERROR    ORDER        Kalshi order rejected  {"order_id":"abc123"}"#), "{}", lines[2]);
+    assert!(
+        lines[0].ends_with(
+            r#"] INFO     WEATHER      Fetched NWS forecast  {"city":"NYC","high_f":55}"#
+        ),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].ends_with(
+            r#"] WARN     RISK         Approaching daily loss limit  {"current_loss":8.5}"#
+        ),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2]
+            .ends_with(r#"] ERROR    ORDER        Kalshi order rejected  {"order_id":"abc123"}"#),
+        "{}",
+        lines[2]
+    );
 }
 
 #[test]
@@ -142,14 +165,19 @@ async fn no_secret_reaches_the_console_or_the_database() {
     let sink = Arc::new(MemorySink::default());
     telemetry.attach_sink(sink.clone());
     let err = Outer(Inner(PEM.to_string()));
-    let chain = anyhow::Error::new(Outer(Inner(format!("key {MASTER_KEY}")))).context("rotating keys");
+    let chain =
+        anyhow::Error::new(Outer(Inner(format!("key {MASTER_KEY}")))).context("rotating keys");
     tracing::subscriber::with_default(sub, || {
         tracing::info!(private_key = PEM, api_key_id = "key-123", "user onboarded");
         tracing::warn!("raw message carries {PEM}");
         tracing::error!(error = &err as &(dyn std::error::Error + 'static), "failed");
         tracing::error!(error = ?chain, "chain");
         tracing::error!("display chain: {chain:#}");
-        tracing::info!(auth = "Bearer eyJhbGciOi.payload.sig", url = "postgres://boz:hunter2@db/x", "request");
+        tracing::info!(
+            auth = "Bearer eyJhbGciOi.payload.sig",
+            url = "postgres://boz:hunter2@db/x",
+            "request"
+        );
         tracing::info!(note = MASTER_KEY, "literal key in a field");
     });
     telemetry.flush().await;
@@ -157,11 +185,20 @@ async fn no_secret_reaches_the_console_or_the_database() {
     let stored = serde_json::to_string(&sink.records()).unwrap();
     assert_eq!(sink.records().len(), 7);
     for out in [&console, &stored] {
-        for secret in ["MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun", MASTER_KEY, "key-123", "eyJhbGciOi", "hunter2"] {
+        for secret in [
+            "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun",
+            MASTER_KEY,
+            "key-123",
+            "eyJhbGciOi",
+            "hunter2",
+        ] {
             assert!(!out.contains(secret), "{secret} leaked into:\n{out}");
         }
     }
-    assert!(console.contains("could not load key: bad key material: [REDACTED PEM]"), "{console}");
+    assert!(
+        console.contains("could not load key: bad key material: [REDACTED PEM]"),
+        "{console}"
+    );
     assert!(console.contains("[REDACTED]"));
 }
 
@@ -175,7 +212,10 @@ fn panics_are_logged_redacted() {
     let _ = std::panic::take_hook();
     assert!(r.is_err());
     let out = buf.text();
-    assert!(out.contains("ERROR    SYSTEM       panic: boom with [REDACTED PEM] and [REDACTED]"), "{out}");
+    assert!(
+        out.contains("ERROR    SYSTEM       panic: boom with [REDACTED PEM] and [REDACTED]"),
+        "{out}"
+    );
     assert!(!out.contains("MIIEow") && !out.contains(MASTER_KEY));
 }
 
@@ -195,7 +235,11 @@ async fn records_are_shipped_in_batches() {
     telemetry.flush().await;
     let batches = sink.batches.lock().unwrap().clone();
     assert_eq!(batches.iter().map(Vec::len).sum::<usize>(), 450);
-    assert!(batches.iter().all(|b| b.len() <= boz_telemetry::shipper::BATCH));
+    assert!(
+        batches
+            .iter()
+            .all(|b| b.len() <= boz_telemetry::shipper::BATCH)
+    );
     assert_eq!(batches[0][0].module, "MODEL");
     assert_eq!(telemetry.stats().written(), 450);
     assert_eq!(buf.text().lines().count(), 451);
@@ -250,5 +294,9 @@ async fn a_hanging_database_never_stalls_the_caller() {
     // Every line reached the console even though the database never answered; the overflow
     // beyond the queue was counted as dropped instead of blocking.
     assert_eq!(buf.text().lines().count(), n);
-    assert!(telemetry.stats().dropped() >= 4_000, "{}", telemetry.stats().dropped());
+    assert!(
+        telemetry.stats().dropped() >= 4_000,
+        "{}",
+        telemetry.stats().dropped()
+    );
 }

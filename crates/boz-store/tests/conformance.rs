@@ -1,0 +1,848 @@
+//! The conformance suite: every repository test runs against SQLite (a real file) and against
+//! PostgreSQL (a fresh database per test on the server at `DATABASE_URL_PG`, default
+//! `postgres://postgres@127.0.0.1:5432/test`). When that server is unreachable the PostgreSQL
+//! half is skipped with a message, unless `BOZ_REQUIRE_PG` is set (CI sets it), where it fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use boz_common::config::DatabaseUrl;
+use boz_common::error::ErrorKind;
+use boz_common::ports::*;
+use boz_common::schemas::*;
+use boz_common::{CityCode, Dollars, TradeStatus};
+use boz_store::{Database, MigrationState};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde_json::{Value, json};
+use sqlx::Connection;
+
+// ---------------------------------------------------------------- databases
+
+async fn sqlite_db() -> (Database, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = DatabaseUrl::Sqlite {
+        path: dir.path().join("test.sqlite"),
+    };
+    let db = Database::open(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    (db, dir)
+}
+
+struct PgTestDb {
+    db: Database,
+    admin_url: String,
+    name: String,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("DATABASE_URL_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A fresh, migrated database on the PostgreSQL server, or `None` (skip) if there is none.
+async fn pg_db() -> Option<PgTestDb> {
+    let admin_url = pg_admin_url();
+    let mut admin = match sqlx::PgConnection::connect(&admin_url).await {
+        Ok(c) => c,
+        Err(e) => {
+            if std::env::var_os("BOZ_REQUIRE_PG").is_some() {
+                panic!("PostgreSQL required (BOZ_REQUIRE_PG) but unreachable: {e}");
+            }
+            eprintln!("skipping the PostgreSQL half: {e}");
+            return None;
+        }
+    };
+    let name = format!("boz_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    let url = DatabaseUrl::parse(&format!("{base}/{name}")).unwrap();
+    let db = Database::open(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    Some(PgTestDb {
+        db,
+        admin_url,
+        name,
+    })
+}
+
+impl PgTestDb {
+    async fn cleanup(self) {
+        self.db.close().await;
+        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    }
+}
+
+/// Runs each listed test against both backends.
+macro_rules! conformance {
+    ($($t:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $t() {
+                    let (db, _dir) = super::sqlite_db().await;
+                    super::$t(&db).await;
+                    db.close().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $t() {
+                    let Some(pg) = super::pg_db().await else { return };
+                    super::$t(&pg.db).await;
+                    pg.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    migrations_create_the_seed_tables_and_revert,
+    tables_have_the_seed_columns,
+    users_round_trip_and_keys_rotate_atomically,
+    forecasts_round_trip_without_duplicates,
+    predictions_round_trip_latest_first,
+    trades_round_trip_exact_money_and_filters,
+    trade_status_follows_the_state_machine,
+    trades_are_scoped_to_their_user,
+    settlements_upsert_and_report_corrections,
+    logs_are_stored_and_filtered,
+    concurrent_writers_all_succeed,
+);
+
+// ---------------------------------------------------------------- data
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn nyc() -> CityCode {
+    CityCode::parse("NYC").unwrap()
+}
+
+fn weather(source: &str, run: &str, high: f64) -> WeatherData {
+    serde_json::from_value(json!({
+        "city": "NYC", "date": "2026-02-17", "forecast_high_f": high, "source": source,
+        "model_run_timestamp": run,
+        "variables": {"temp_high_f": high, "temp_low_f": 41.0, "humidity_pct": 60.0,
+            "wind_speed_mph": 10.5, "wind_gust_mph": null, "cloud_cover_pct": 20.0,
+            "dew_point_f": 30.2, "pressure_mb": 1015.0},
+        "raw_data": {"source": source, "values": [high]},
+        "fetched_at": "2026-02-17T10:00:01.250Z"
+    }))
+    .unwrap()
+}
+
+fn prediction(city: &str, date: &str, generated: &str) -> BracketPrediction {
+    let b = |l: &str, lo: Option<f64>, hi: Option<f64>, p: f64| json!({"bracket_label": l, "lower_bound_f": lo, "upper_bound_f": hi, "probability": p});
+    serde_json::from_value(json!({
+        "city": city, "date": date,
+        "brackets": [
+            b("50F or below", None, Some(50.0), 0.102), b("51-52F", Some(51.0), Some(52.0), 0.206),
+            b("53-54F", Some(53.0), Some(54.0), 0.298), b("55-56F", Some(55.0), Some(56.0), 0.244),
+            b("57-58F", Some(57.0), Some(58.0), 0.115), b("59F or above", Some(59.0), None, 0.035)
+        ],
+        "ensemble_forecast_f": 53.8, "confidence": "MEDIUM", "model_sources": ["NWS", "Open-Meteo:GFS"],
+        "forecast_spread_f": 1.2, "error_std_f": 2.6, "generated_at": generated
+    }))
+    .unwrap()
+}
+
+fn trade(id: &str, city: &str, date: &str, status: &str, created: &str) -> TradeRecord {
+    serde_json::from_value(json!({
+        "id": id, "city": city, "date": date, "bracket_label": "53-54F", "side": "yes",
+        "entry_price": "0.123456", "quantity": "2.5", "model_probability": 0.298,
+        "market_probability": 0.22, "ev_at_entry": 0.0598, "confidence": "MEDIUM",
+        "weather_forecasts": [weather("NWS", "2026-02-17T06:00:00Z", 54.0)],
+        "prediction": prediction(city, date, "2026-02-17T10:05:00Z"),
+        "status": status, "settlement_temp_f": null, "settlement_source": null, "pnl": null,
+        "postmortem": null, "created_at": created, "settled_at": null
+    }))
+    .unwrap()
+}
+
+fn user(id: &str, key: &str) -> StoredUser {
+    StoredUser {
+        id: id.into(),
+        api_key_id: format!("kalshi-{id}"),
+        encrypted_private_key: key.into(),
+        settings: json!({}),
+        created_at: at("2026-02-17T09:00:00Z"),
+    }
+}
+
+async fn with_user(s: &Arc<dyn Store>, id: &str) {
+    s.create_user(&user(id, &format!("v1.cafebabe.{id}")))
+        .await
+        .unwrap();
+}
+
+async fn insert(s: &Arc<dyn Store>, user_id: &str, t: TradeRecord) {
+    s.insert_trade(&StoredTrade {
+        user_id: user_id.into(),
+        kalshi_order_id: Some(format!("order-{}", t.id)),
+        record: t,
+    })
+    .await
+    .unwrap();
+}
+
+// ---------------------------------------------------------------- tests
+
+const SEED_TABLES: [&str; 6] = [
+    "log_entries",
+    "predictions",
+    "settlements",
+    "trades",
+    "users",
+    "weather_forecasts",
+];
+
+async fn columns(db: &Database) -> BTreeMap<String, Vec<String>> {
+    let rows: Vec<(String, String)> = match db {
+        Database::Sqlite(s) => sqlx::query_as(
+            "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+                 WHERE m.type = 'table' ORDER BY m.name, p.cid",
+        )
+        .fetch_all(s.write_pool())
+        .await
+        .unwrap(),
+        Database::Postgres(s) => sqlx::query_as(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
+        )
+        .fetch_all(s.pool())
+        .await
+        .unwrap(),
+    };
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (t, c) in rows {
+        if SEED_TABLES.contains(&t.as_str()) {
+            out.entry(t).or_default().push(c);
+        }
+    }
+    out
+}
+
+async fn migrations_create_the_seed_tables_and_revert(db: &Database) {
+    assert_eq!(
+        columns(db).await.keys().cloned().collect::<Vec<_>>(),
+        SEED_TABLES
+    );
+    // Running migrate again is harmless.
+    assert_eq!(db.migrate().await.unwrap(), Vec::<i64>::new());
+    let status = db.status().await.unwrap();
+    assert!(!status.is_empty());
+    assert!(status.iter().all(|m| m.state == MigrationState::Applied));
+    let last = status.last().unwrap().version;
+    // Data survives a second migrate.
+    let store = db.store();
+    with_user(&store, "u1").await;
+    db.migrate().await.unwrap();
+    assert_eq!(store.list_users().await.unwrap().len(), 1);
+    // Revert undoes the last migration, one step.
+    assert_eq!(db.revert().await.unwrap(), Some(last));
+    let status = db.status().await.unwrap();
+    assert_eq!(status.last().unwrap().state, MigrationState::Pending);
+    if status.len() == 1 {
+        assert!(
+            columns(db).await.is_empty(),
+            "revert of the only migration drops the tables"
+        );
+        assert_eq!(db.revert().await.unwrap(), None);
+    }
+    assert_eq!(db.migrate().await.unwrap(), vec![last]);
+    assert_eq!(columns(db).await.len(), 6);
+}
+
+async fn tables_have_the_seed_columns(db: &Database) {
+    let cols = columns(db).await;
+    let want = |t: &str, c: &[&str]| {
+        assert_eq!(
+            cols[t],
+            c.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "table {t}"
+        );
+    };
+    want(
+        "users",
+        &[
+            "id",
+            "api_key_id",
+            "encrypted_private_key",
+            "settings",
+            "created_at",
+        ],
+    );
+    want(
+        "weather_forecasts",
+        &[
+            "id",
+            "city",
+            "forecast_date",
+            "forecast_high_f",
+            "source",
+            "model_run_timestamp",
+            "raw_data",
+            "variables",
+            "fetched_at",
+        ],
+    );
+    want(
+        "predictions",
+        &[
+            "id",
+            "city",
+            "prediction_date",
+            "ensemble_forecast_f",
+            "bracket_probabilities",
+            "confidence",
+            "model_sources",
+            "forecast_spread_f",
+            "error_std_f",
+            "generated_at",
+        ],
+    );
+    want(
+        "trades",
+        &[
+            "id",
+            "user_id",
+            "city",
+            "trade_date",
+            "bracket_label",
+            "side",
+            "entry_price",
+            "quantity",
+            "model_probability",
+            "market_probability",
+            "ev_at_entry",
+            "confidence",
+            "kalshi_order_id",
+            "status",
+            "settlement_temp_f",
+            "settlement_source",
+            "pnl",
+            "postmortem_narrative",
+            "weather_snapshot",
+            "prediction_snapshot",
+            "created_at",
+            "settled_at",
+        ],
+    );
+    want(
+        "settlements",
+        &[
+            "id",
+            "city",
+            "settlement_date",
+            "actual_high_f",
+            "source",
+            "raw_report",
+            "fetched_at",
+        ],
+    );
+    want(
+        "log_entries",
+        &["id", "timestamp", "level", "module", "message", "data"],
+    );
+}
+
+async fn users_round_trip_and_keys_rotate_atomically(db: &Database) {
+    let s = db.store();
+    let alice = user("alice", "v1.cafebabe.alice-old");
+    s.create_user(&alice).await.unwrap();
+    s.create_user(&user("bob", "v1.cafebabe.bob-old"))
+        .await
+        .unwrap();
+    assert_eq!(s.get_user("alice").await.unwrap(), alice);
+    assert_eq!(s.list_users().await.unwrap().len(), 2);
+    let dup = s.create_user(&alice).await.unwrap_err();
+    assert_eq!(dup.kind, ErrorKind::ConflictError);
+    assert_eq!(
+        s.get_user("carol").await.unwrap_err().kind,
+        ErrorKind::NotFoundError
+    );
+
+    let settings: UserSettings = serde_json::from_value(json!({
+        "trading_mode": "auto", "max_trade_size": "2.50", "daily_loss_limit": 10,
+        "max_daily_exposure": 25, "min_ev_threshold": 0.04, "cooldown_per_loss_minutes": 30,
+        "consecutive_loss_limit": 2, "cities": ["NYC", "CHI"]
+    }))
+    .unwrap();
+    s.update_user_settings("alice", &settings).await.unwrap();
+    let back: UserSettings =
+        serde_json::from_value(s.get_user("alice").await.unwrap().settings).unwrap();
+    assert_eq!(back, settings);
+    assert_eq!(
+        s.update_user_settings("carol", &settings)
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotFoundError
+    );
+
+    // One stale entry: nothing changes for anybody.
+    let err = s
+        .replace_encrypted_keys(&[
+            (
+                "alice".into(),
+                "v1.cafebabe.alice-old".into(),
+                "v1.deadbeef.alice-new".into(),
+            ),
+            ("bob".into(), "stale".into(), "v1.deadbeef.bob-new".into()),
+        ])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::ConflictError);
+    assert_eq!(
+        s.get_user("alice").await.unwrap().encrypted_private_key,
+        "v1.cafebabe.alice-old"
+    );
+    s.replace_encrypted_keys(&[
+        (
+            "alice".into(),
+            "v1.cafebabe.alice-old".into(),
+            "v1.deadbeef.alice-new".into(),
+        ),
+        (
+            "bob".into(),
+            "v1.cafebabe.bob-old".into(),
+            "v1.deadbeef.bob-new".into(),
+        ),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get_user("bob").await.unwrap().encrypted_private_key,
+        "v1.deadbeef.bob-new"
+    );
+}
+
+async fn forecasts_round_trip_without_duplicates(db: &Database) {
+    let s = db.store();
+    let gfs = weather("Open-Meteo:GFS", "2026-02-17T06:00:00Z", 55.4);
+    let Inserted::New(id) = s.insert_forecast(&gfs).await.unwrap() else {
+        panic!("first insert is new")
+    };
+    assert_eq!(
+        s.insert_forecast(&gfs).await.unwrap(),
+        Inserted::Duplicate(id)
+    );
+    let later_run = weather("Open-Meteo:GFS", "2026-02-17T12:00:00Z", 56.0);
+    assert!(matches!(
+        s.insert_forecast(&later_run).await.unwrap(),
+        Inserted::New(_)
+    ));
+    s.insert_forecast(&weather("NWS", "2026-02-17T06:00:00Z", 54.0))
+        .await
+        .unwrap();
+    let got = s.forecasts_for(&nyc(), day("2026-02-17")).await.unwrap();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0].data, gfs, "WeatherData round-trips field for field");
+    assert!(
+        s.forecasts_for(&nyc(), day("2026-02-18"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn predictions_round_trip_latest_first(db: &Database) {
+    let s = db.store();
+    let early = prediction("NYC", "2026-02-17", "2026-02-17T10:05:00Z");
+    let late = prediction("NYC", "2026-02-17", "2026-02-17T11:05:00Z");
+    s.insert_prediction(&early).await.unwrap();
+    let id = s.insert_prediction(&late).await.unwrap();
+    s.insert_prediction(&prediction("CHI", "2026-02-17", "2026-02-17T12:00:00Z"))
+        .await
+        .unwrap();
+    let got = s
+        .latest_prediction(&nyc(), day("2026-02-17"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.id, id);
+    assert_eq!(got.prediction, late);
+    assert!(
+        s.latest_prediction(&nyc(), day("2026-02-16"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn trades_round_trip_exact_money_and_filters(db: &Database) {
+    let s = db.store();
+    with_user(&s, "u1").await;
+    let t1 = trade(
+        "t1",
+        "NYC",
+        "2026-02-17",
+        "EXECUTED",
+        "2026-02-17T10:00:00Z",
+    );
+    insert(&s, "u1", t1.clone()).await;
+    insert(
+        &s,
+        "u1",
+        trade("t2", "CHI", "2026-02-18", "PENDING", "2026-02-17T11:00:00Z"),
+    )
+    .await;
+    insert(
+        &s,
+        "u1",
+        trade("t3", "NYC", "2026-02-19", "PENDING", "2026-02-17T12:00:00Z"),
+    )
+    .await;
+
+    let got = s.get_trade("u1", "t1").await.unwrap();
+    assert_eq!(got.record, t1, "TradeRecord round-trips field for field");
+    assert_eq!(got.record.entry_price.to_kalshi_string(), "0.123456");
+    assert_eq!(got.record.quantity.to_kalshi_string(), "2.50");
+    assert_eq!(got.kalshi_order_id.as_deref(), Some("order-t1"));
+
+    let ids = |v: Vec<StoredTrade>| {
+        v.into_iter()
+            .map(|t| t.record.id.clone())
+            .collect::<Vec<_>>()
+    };
+    let all = s.list_trades("u1", &TradeFilter::default()).await.unwrap();
+    assert_eq!(ids(all), ["t3", "t2", "t1"], "newest first");
+    let f = TradeFilter {
+        city: Some(nyc()),
+        ..Default::default()
+    };
+    assert_eq!(ids(s.list_trades("u1", &f).await.unwrap()), ["t3", "t1"]);
+    let f = TradeFilter {
+        status: Some(TradeStatus::Pending),
+        ..Default::default()
+    };
+    assert_eq!(ids(s.list_trades("u1", &f).await.unwrap()), ["t3", "t2"]);
+    let f = TradeFilter {
+        from: Some(day("2026-02-18")),
+        to: Some(day("2026-02-18")),
+        ..Default::default()
+    };
+    assert_eq!(ids(s.list_trades("u1", &f).await.unwrap()), ["t2"]);
+    let f = TradeFilter {
+        limit: 1,
+        offset: 1,
+        ..Default::default()
+    };
+    assert_eq!(ids(s.list_trades("u1", &f).await.unwrap()), ["t2"]);
+
+    // Settle with an exact P&L; settling the same way again changes nothing.
+    let outcome = TradeSettlement {
+        status: TradeStatus::Won,
+        settlement_temp_f: Some(54.0),
+        pnl: Some(Dollars::parse("-1.234567").unwrap()),
+        settled_at: at("2026-02-18T12:00:00Z"),
+    };
+    s.settle_trade("u1", "t1", &outcome).await.unwrap();
+    s.settle_trade("u1", "t1", &outcome).await.unwrap();
+    let settled = s.get_trade("u1", "t1").await.unwrap().record;
+    assert_eq!(settled.status, TradeStatus::Won);
+    assert_eq!(settled.pnl.unwrap().to_string(), "-1.234567");
+    assert_eq!(settled.settled_at, Some(at("2026-02-18T12:00:00Z")));
+    // A different outcome for a settled trade is refused.
+    let other = TradeSettlement {
+        status: TradeStatus::Lost,
+        ..outcome.clone()
+    };
+    assert_eq!(
+        s.settle_trade("u1", "t1", &other).await.unwrap_err().kind,
+        ErrorKind::ConflictError
+    );
+    // A pending trade cannot settle.
+    assert_eq!(
+        s.settle_trade("u1", "t2", &outcome).await.unwrap_err().kind,
+        ErrorKind::ConflictError
+    );
+
+    s.set_postmortem("u1", "t1", "Won: 54F inside 53-54F.")
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_trade("u1", "t1")
+            .await
+            .unwrap()
+            .record
+            .postmortem
+            .as_deref(),
+        Some("Won: 54F inside 53-54F.")
+    );
+
+    // A trade for a user that does not exist is refused by the foreign key.
+    let orphan = StoredTrade {
+        user_id: "nobody".into(),
+        kalshi_order_id: None,
+        record: trade("t9", "NYC", "2026-02-17", "PENDING", "2026-02-17T10:00:00Z"),
+    };
+    assert_eq!(
+        s.insert_trade(&orphan).await.unwrap_err().kind,
+        ErrorKind::ValidationError
+    );
+    // The same id twice is a conflict.
+    let dup = StoredTrade {
+        user_id: "u1".into(),
+        kalshi_order_id: None,
+        record: t1,
+    };
+    assert_eq!(
+        s.insert_trade(&dup).await.unwrap_err().kind,
+        ErrorKind::ConflictError
+    );
+}
+
+async fn trade_status_follows_the_state_machine(db: &Database) {
+    let s = db.store();
+    with_user(&s, "u1").await;
+    insert(
+        &s,
+        "u1",
+        trade("t1", "NYC", "2026-02-17", "PENDING", "2026-02-17T10:00:00Z"),
+    )
+    .await;
+    let err = s
+        .transition_trade("u1", "t1", TradeStatus::Won)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::ConflictError);
+    assert!(
+        err.message.contains("PENDING") && err.message.contains("WON"),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        s.transition_trade("u1", "t1", TradeStatus::Approved)
+            .await
+            .unwrap(),
+        TradeStatus::Pending
+    );
+    assert_eq!(
+        s.transition_trade("u1", "t1", TradeStatus::Executed)
+            .await
+            .unwrap(),
+        TradeStatus::Approved
+    );
+    assert_eq!(
+        s.get_trade("u1", "t1").await.unwrap().record.status,
+        TradeStatus::Executed
+    );
+    assert_eq!(
+        s.transition_trade("u1", "missing", TradeStatus::Approved)
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotFoundError
+    );
+}
+
+async fn trades_are_scoped_to_their_user(db: &Database) {
+    let s = db.store();
+    with_user(&s, "alice").await;
+    with_user(&s, "bob").await;
+    insert(
+        &s,
+        "alice",
+        trade("t1", "NYC", "2026-02-17", "PENDING", "2026-02-17T10:00:00Z"),
+    )
+    .await;
+    assert_eq!(
+        s.get_trade("bob", "t1").await.unwrap_err().kind,
+        ErrorKind::NotFoundError
+    );
+    assert!(
+        s.list_trades("bob", &TradeFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.transition_trade("bob", "t1", TradeStatus::Approved)
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::NotFoundError
+    );
+    assert_eq!(
+        s.set_postmortem("bob", "t1", "x").await.unwrap_err().kind,
+        ErrorKind::NotFoundError
+    );
+    assert_eq!(
+        s.get_trade("alice", "t1").await.unwrap().record.status,
+        TradeStatus::Pending
+    );
+}
+
+async fn settlements_upsert_and_report_corrections(db: &Database) {
+    let s = db.store();
+    let row = SettlementRow {
+        city: nyc(),
+        settlement_date: day("2026-02-17"),
+        actual_high_f: 54.0,
+        source: "NWS_CLI".into(),
+        raw_report: json!({"text": "CLIMATE REPORT ... MAXIMUM 54"}),
+        fetched_at: at("2026-02-18T06:00:00Z"),
+    };
+    assert_eq!(s.upsert_settlement(&row).await.unwrap(), None);
+    let corrected = SettlementRow {
+        actual_high_f: 55.0,
+        fetched_at: at("2026-02-18T09:00:00Z"),
+        ..row.clone()
+    };
+    assert_eq!(s.upsert_settlement(&corrected).await.unwrap(), Some(row));
+    assert_eq!(
+        s.get_settlement(&nyc(), day("2026-02-17")).await.unwrap(),
+        Some(corrected)
+    );
+    assert_eq!(
+        s.get_settlement(&nyc(), day("2026-02-16")).await.unwrap(),
+        None
+    );
+}
+
+async fn logs_are_stored_and_filtered(db: &Database) {
+    let s = db.store();
+    let rec = |secs: i64, level: &str, module: &str, msg: &str| LogRecord {
+        timestamp: at("2026-02-17T10:00:00Z") + Duration::seconds(secs),
+        level: level.into(),
+        module: module.into(),
+        message: msg.into(),
+        data: json!({"n": secs}),
+    };
+    s.insert_log_entries(&[
+        rec(0, "INFO", "WEATHER", "fetched"),
+        rec(1, "WARN", "RISK", "near limit"),
+        rec(2, "INFO", "WEATHER", "fetched again"),
+    ])
+    .await
+    .unwrap();
+    let all = s.recent_logs(&LogFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].message, "fetched again");
+    assert_eq!(all[0].data, json!({"n": 2}));
+    let f = LogFilter {
+        module: Some("WEATHER".into()),
+        ..Default::default()
+    };
+    assert_eq!(s.recent_logs(&f).await.unwrap().len(), 2);
+    let f = LogFilter {
+        level: Some("WARN".into()),
+        ..Default::default()
+    };
+    assert_eq!(s.recent_logs(&f).await.unwrap()[0].module, "RISK");
+    let f = LogFilter {
+        since: Some(at("2026-02-17T10:00:01Z")),
+        limit: 1,
+        ..Default::default()
+    };
+    let got = s.recent_logs(&f).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].message, "fetched again");
+}
+
+/// Twenty tasks writing at once (trades, status changes, logs, forecasts) all succeed; on SQLite
+/// a second store on the same file (as a second process would) writes at the same time too.
+async fn concurrent_writers_all_succeed(db: &Database) {
+    let s = db.store();
+    with_user(&s, "u1").await;
+    let second: Option<Arc<dyn Store>> = match db {
+        Database::Sqlite(sq) => {
+            let path: String =
+                sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                    .fetch_one(sq.write_pool())
+                    .await
+                    .unwrap();
+            let other = Database::open(&DatabaseUrl::Sqlite { path: path.into() })
+                .await
+                .unwrap();
+            Some(other.store())
+        }
+        Database::Postgres(_) => None,
+    };
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let store = match (&second, i % 2) {
+            (Some(o), 1) => o.clone(),
+            _ => s.clone(),
+        };
+        tasks.push(tokio::spawn(async move {
+            for j in 0..5 {
+                let id = format!("t{i}-{j}");
+                let created = format!("2026-02-17T10:{i:02}:{j:02}Z");
+                insert(
+                    &store,
+                    "u1",
+                    trade(&id, "NYC", "2026-02-17", "PENDING", &created),
+                )
+                .await;
+                store
+                    .transition_trade("u1", &id, TradeStatus::Approved)
+                    .await
+                    .unwrap();
+                store
+                    .insert_log_entries(&[LogRecord {
+                        timestamp: Utc::now(),
+                        level: "INFO".into(),
+                        module: "TRADING".into(),
+                        message: id.clone(),
+                        data: Value::Null,
+                    }])
+                    .await
+                    .unwrap();
+                let run = format!("2026-02-17T{:02}:{j:02}:00Z", i % 24);
+                store
+                    .insert_forecast(&weather(&format!("src-{i}"), &run, 50.0 + j as f64))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let f = TradeFilter {
+        status: Some(TradeStatus::Approved),
+        limit: 1000,
+        ..Default::default()
+    };
+    assert_eq!(s.list_trades("u1", &f).await.unwrap().len(), 100);
+    assert_eq!(
+        s.recent_logs(&LogFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len(),
+        100
+    );
+    assert_eq!(
+        s.forecasts_for(&nyc(), day("2026-02-17"))
+            .await
+            .unwrap()
+            .len(),
+        100
+    );
+}
