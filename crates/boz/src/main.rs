@@ -1,1 +1,55 @@
-fn main() {}
+//! `boz`: the Boz Weather Trader binary, the composition root (layer L3).
+//!
+//! Log tag: SYSTEM. May depend on: every crate of the workspace.
+//! It reads the settings, picks SQLite or PostgreSQL, wires the stores and services together,
+//! and runs the command asked for. `anyhow` is used here only.
+
+mod cli;
+mod commands;
+mod setup;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, ConfigCommand, DbCommand, KeysCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Run => commands::run::run().await,
+            Command::Config(ConfigCommand::Check) => commands::config::check(),
+            Command::Db(DbCommand::Migrate) => commands::db::migrate().await,
+            Command::Db(DbCommand::Status) => commands::db::status().await,
+            Command::Db(DbCommand::Revert) => commands::db::revert().await,
+            Command::Keygen => commands::keys::keygen(),
+            Command::Keys(KeysCommand::Rotate { new_key_file }) => {
+                commands::keys::rotate(new_key_file.as_deref()).await
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Redacted: an error chain must never print a secret.
+            let settings = boz_common::config::Settings::load().ok();
+            let text = format!("{e:#}");
+            eprintln!(
+                "error: {}",
+                setup::redactor(settings.as_ref()).redact_str(&text)
+            );
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! One module per command.
+
+pub mod config;
+pub mod db;
+pub mod keys;
+pub mod run;

@@ -1,0 +1,96 @@
+//! Start-up shared by the commands: settings, cities, the master key, logging, the database.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use boz_common::city::{CityRegistry, install_registry};
+use boz_common::config::{DatabaseUrl, Settings};
+use boz_crypto::{KeyVault, keyfile};
+use boz_store::Database;
+use boz_telemetry::{Redactor, Telemetry, TelemetryConfig};
+use zeroize::Zeroizing;
+
+/// Where the master key came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `ENCRYPTION_KEY`.
+    Environment,
+    /// The development key file at this path.
+    DevFile { path: PathBuf, created: bool },
+}
+
+/// The master key and where it came from.
+pub struct MasterKey {
+    pub text: Zeroizing<String>,
+    pub source: KeySource,
+}
+
+/// Reads the settings (environment and `.env`) and installs the configured cities.
+pub fn settings() -> Result<Settings> {
+    let settings = Settings::load()?;
+    let mut registry = CityRegistry::builtin();
+    if let Some(path) = &settings.cities_file {
+        registry = registry.load_file(path)?;
+    }
+    install_registry(registry);
+    Ok(settings)
+}
+
+/// The master key: `ENCRYPTION_KEY`, or in development the key file beside the database
+/// (generated on first use). Production without `ENCRYPTION_KEY` was refused by the settings.
+pub fn master_key(settings: &Settings) -> Result<MasterKey> {
+    if let Some(text) = settings.encryption_key_text() {
+        KeyVault::new(text).context("invalid ENCRYPTION_KEY")?;
+        return Ok(MasterKey {
+            text: Zeroizing::new(text.trim().to_string()),
+            source: KeySource::Environment,
+        });
+    }
+    let path = match &settings.database_url {
+        DatabaseUrl::Sqlite { path } => keyfile::dev_key_path(Some(path)),
+        DatabaseUrl::Postgres { .. } => keyfile::dev_key_path(None),
+    };
+    let (text, created) = keyfile::load_or_create(&path)?;
+    Ok(MasterKey {
+        text,
+        source: KeySource::DevFile { path, created },
+    })
+}
+
+/// Installs logging for the process; `secrets` are masked wherever they appear.
+pub fn telemetry(settings: &Settings, secrets: Vec<String>) -> Result<Telemetry> {
+    let config = TelemetryConfig {
+        level: settings.log_level,
+        format: settings.log_format,
+        secrets,
+    };
+    Ok(boz_telemetry::init(&config)?)
+}
+
+/// Logs how the master key was obtained (a warning when a development key was generated).
+pub fn report_key_source(key: &MasterKey) {
+    if let KeySource::DevFile { path, created } = &key.source {
+        if *created {
+            tracing::warn!(
+                target: "AUTH",
+                path = %path.display(),
+                "ENCRYPTION_KEY is not set: generated a development key into this file (mode 0600); set ENCRYPTION_KEY in production"
+            );
+        } else {
+            tracing::info!(target: "AUTH", path = %path.display(), "using the development key file (ENCRYPTION_KEY is not set)");
+        }
+    }
+}
+
+/// Opens the database the settings name.
+pub async fn database(settings: &Settings) -> Result<Database> {
+    Ok(Database::open(&settings.database_url).await?)
+}
+
+/// A redactor for text printed outside the logger (final error messages).
+pub fn redactor(settings: Option<&Settings>) -> Redactor {
+    let secrets = settings
+        .and_then(|s| s.encryption_key_text().map(str::to_string))
+        .into_iter();
+    Redactor::new(secrets)
+}

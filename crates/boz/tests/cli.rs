@@ -1,0 +1,521 @@
+//! The `boz` binary end to end: every command's help, `config check`, `db migrate | status |
+//! revert` on SQLite and PostgreSQL, `keygen`, `keys rotate`, and `boz run` serving `/health`
+//! and shutting down on SIGTERM. Each run gets a clean environment and its own directory.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use boz_common::config::DatabaseUrl;
+use boz_common::ports::StoredUser;
+use boz_crypto::KeyVault;
+use boz_store::Database;
+use sqlx::Connection;
+
+const BOZ: &str = env!("CARGO_BIN_EXE_boz");
+const OLD_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const PEM_BODY: &str = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun";
+
+fn boz(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(BOZ)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn every_command_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["run", "--help"],
+        vec!["config", "--help"],
+        vec!["config", "check", "--help"],
+        vec!["db", "--help"],
+        vec!["db", "migrate", "--help"],
+        vec!["db", "status", "--help"],
+        vec!["db", "revert", "--help"],
+        vec!["keygen", "--help"],
+        vec!["keys", "--help"],
+        vec!["keys", "rotate", "--help"],
+    ] {
+        let out = boz(dir.path(), &[], &args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("Usage: boz"), "{args:?}");
+    }
+}
+
+#[test]
+fn config_check_prints_the_effective_configuration_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = boz(
+        dir.path(),
+        &[
+            ("ENCRYPTION_KEY", OLD_KEY),
+            (
+                "DATABASE_URL",
+                "postgresql+asyncpg://boz:hunter2@localhost:5432/boz",
+            ),
+            ("DEFAULT_MAX_TRADE_SIZE", "2.50"),
+        ],
+        &["config", "check"],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("DEFAULT_MAX_TRADE_SIZE           2.50  (environment)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("postgres://boz:***@localhost:5432/boz"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ENCRYPTION_KEY                   <redacted>"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(OLD_KEY) && !stdout.contains("hunter2"));
+    assert!(stdout.contains("NYC (KNYC, KXHIGHNY)"));
+}
+
+#[test]
+fn invalid_settings_fail_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    for (env, needle) in [
+        (
+            vec![("DEFAULT_DAILY_LOSS_LIMIT", "ten")],
+            "invalid DEFAULT_DAILY_LOSS_LIMIT",
+        ),
+        (
+            vec![("ENVIRONMENT", "production")],
+            "invalid ENCRYPTION_KEY: is required",
+        ),
+        (vec![("DATABASE_URL", "mysql://x")], "invalid DATABASE_URL"),
+        (
+            vec![("ENCRYPTION_KEY", "c2hvcnQta2V5LWJ1dC1zZWNyZXQ=")],
+            "invalid ENCRYPTION_KEY",
+        ),
+        (
+            vec![("CITIES_FILE", "/nonexistent/cities.toml")],
+            "invalid CITIES_FILE",
+        ),
+    ] {
+        let out = boz(dir.path(), &env, &["config", "check"]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{env:?}");
+        assert!(stderr.contains(needle), "{env:?}: {stderr}");
+        assert!(!stderr.contains("c2hvcnQta2V5LWJ1dC1zZWNyZXQ="), "{stderr}");
+    }
+    // A .env file is read too.
+    std::fs::write(dir.path().join(".env"), "LOG_LEVEL=LOUD\n").unwrap();
+    let out = boz(dir.path(), &[], &["config", "check"]);
+    assert!(text(&out.stderr).contains("invalid LOG_LEVEL"));
+}
+
+fn migrations_round_trip(dir: &Path, url: &str) {
+    let env = [("DATABASE_URL", url)];
+    let out = boz(dir, &env, &["db", "migrate"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Applied migration 1."));
+    let out = boz(dir, &env, &["db", "migrate"]);
+    assert!(
+        text(&out.stdout).contains("Database is up to date"),
+        "migrate twice is harmless"
+    );
+    let out = boz(dir, &env, &["db", "status"]);
+    assert!(
+        text(&out.stdout).contains("1  applied  initial"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = boz(dir, &env, &["db", "revert"]);
+    assert!(text(&out.stdout).contains("Reverted migration 1."));
+    let out = boz(dir, &env, &["db", "status"]);
+    assert!(text(&out.stdout).contains("1  pending  initial"));
+    let out = boz(dir, &env, &["db", "revert"]);
+    assert!(text(&out.stdout).contains("nothing to revert"));
+    assert!(boz(dir, &env, &["db", "migrate"]).status.success());
+}
+
+#[test]
+fn db_commands_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    migrations_round_trip(dir.path(), "sqlite://boz.sqlite");
+    assert!(dir.path().join("boz.sqlite").exists());
+}
+
+/// A fresh database on the local PostgreSQL server (see the store's conformance suite).
+fn pg_database() -> Option<(String, String, String)> {
+    let admin = std::env::var("DATABASE_URL_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let name = format!("boz_test_{}", uuid::Uuid::new_v4().simple());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let created = rt.block_on(async {
+        let mut c = sqlx::PgConnection::connect(&admin).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut c)
+            .await?;
+        c.close().await
+    });
+    match created {
+        Ok(()) => {
+            let (base, _) = admin.rsplit_once('/').unwrap();
+            Some((format!("{base}/{name}"), admin.clone(), name))
+        }
+        Err(e) if std::env::var_os("BOZ_REQUIRE_PG").is_none() => {
+            eprintln!("skipping the PostgreSQL part: {e}");
+            None
+        }
+        Err(e) => panic!("PostgreSQL required (BOZ_REQUIRE_PG) but unreachable: {e}"),
+    }
+}
+
+fn drop_pg_database(admin: &str, name: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut c = sqlx::PgConnection::connect(admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    });
+}
+
+#[test]
+fn db_commands_on_postgres() {
+    let Some((url, admin, name)) = pg_database() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    migrations_round_trip(dir.path(), &url);
+    drop_pg_database(&admin, &name);
+}
+
+#[test]
+fn keygen_prints_a_usable_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = boz(dir.path(), &[], &["keygen"]);
+    let a = text(&out.stdout).trim().to_string();
+    let b = text(&boz(dir.path(), &[], &["keygen"]).stdout)
+        .trim()
+        .to_string();
+    assert_ne!(a, b);
+    KeyVault::new(&a).unwrap();
+}
+
+/// Creates users with keys under `vault` (and one legacy Fernet token under the same key).
+fn seed_users(db_path: &Path, master: &str) -> Vec<(String, String)> {
+    let vault = KeyVault::new(master).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let db = Database::open(&DatabaseUrl::Sqlite {
+            path: db_path.into(),
+        })
+        .await
+        .unwrap();
+        db.migrate().await.unwrap();
+        let store = db.store();
+        let fernet = fernet::Fernet::new(master).unwrap();
+        let mut plain = Vec::new();
+        for (i, legacy) in [(1, false), (2, false), (3, true)] {
+            let id = format!("user-{i}");
+            let secret = format!(
+                "-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}{i}\n-----END RSA PRIVATE KEY-----"
+            );
+            let token = if legacy {
+                fernet.encrypt(secret.as_bytes())
+            } else {
+                vault.encrypt(&id, &secret).unwrap()
+            };
+            store
+                .create_user(&StoredUser {
+                    id: id.clone(),
+                    api_key_id: format!("kalshi-{i}"),
+                    encrypted_private_key: token,
+                    settings: serde_json::json!({}),
+                    created_at: chrono::Utc::now(),
+                })
+                .await
+                .unwrap();
+            plain.push((id, secret));
+        }
+        db.close().await;
+        plain
+    })
+}
+
+fn stored_tokens(db_path: &Path) -> Vec<StoredUser> {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let db = Database::open(&DatabaseUrl::Sqlite {
+            path: db_path.into(),
+        })
+        .await
+        .unwrap();
+        let users = db.store().list_users().await.unwrap();
+        db.close().await;
+        users
+    })
+}
+
+#[test]
+fn keys_rotate_with_a_new_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("boz.sqlite");
+    let plain = seed_users(&db_path, OLD_KEY);
+    let new_key = boz_crypto::generate_master_key().unwrap();
+    std::fs::write(dir.path().join("new.key"), format!("{}\n", &*new_key)).unwrap();
+    let out = boz(
+        dir.path(),
+        &[("ENCRYPTION_KEY", OLD_KEY)],
+        &["keys", "rotate", "--new-key-file", "new.key"],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("Re-encrypted 3 stored keys (1 legacy Fernet tokens converted)"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains(&*new_key) && !stdout.contains(PEM_BODY));
+    let new = KeyVault::new(&new_key).unwrap();
+    let old = KeyVault::new(OLD_KEY).unwrap();
+    for (u, (id, secret)) in stored_tokens(&db_path).iter().zip(&plain) {
+        assert_eq!(&u.id, id);
+        assert!(
+            u.encrypted_private_key
+                .starts_with(&format!("v1.{}.", new.key_id()))
+        );
+        assert_eq!(&*new.decrypt(id, &u.encrypted_private_key).unwrap(), secret);
+        assert!(old.decrypt(id, &u.encrypted_private_key).is_err());
+    }
+}
+
+#[test]
+fn keys_rotate_refuses_when_a_key_cannot_be_read_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("boz.sqlite");
+    seed_users(&db_path, OLD_KEY);
+    // user-9's key was made under another master key.
+    let other = KeyVault::new(&boz_crypto::generate_master_key().unwrap()).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let db = Database::open(&DatabaseUrl::Sqlite {
+            path: db_path.clone(),
+        })
+        .await
+        .unwrap();
+        db.store()
+            .create_user(&StoredUser {
+                id: "user-9".into(),
+                api_key_id: "k9".into(),
+                encrypted_private_key: other.encrypt("user-9", "x").unwrap(),
+                settings: serde_json::json!({}),
+                created_at: chrono::Utc::now(),
+            })
+            .await
+            .unwrap();
+        db.close().await;
+    });
+    let before = stored_tokens(&db_path);
+    let out = boz(
+        dir.path(),
+        &[("ENCRYPTION_KEY", OLD_KEY)],
+        &["keys", "rotate"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("cannot decrypt the stored key of user user-9; nothing was changed")
+    );
+    assert!(
+        text(&out.stdout).is_empty(),
+        "no new key is shown when nothing changes"
+    );
+    assert_eq!(stored_tokens(&db_path), before);
+}
+
+#[test]
+fn keys_rotate_replaces_the_development_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("boz.sqlite");
+    let key_path = dir.path().join("boz.sqlite.key");
+    let (dev_key, _) = boz_crypto::keyfile::load_or_create(&key_path).unwrap();
+    let plain = seed_users(&db_path, &dev_key);
+    let out = boz(dir.path(), &[], &["keys", "rotate"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Replaced the development key file"));
+    let new_key = boz_crypto::keyfile::read(&key_path).unwrap();
+    assert_ne!(*new_key, *dev_key);
+    assert!(!text(&out.stdout).contains(&*new_key));
+    let vault = KeyVault::new(&new_key).unwrap();
+    for (u, (id, secret)) in stored_tokens(&db_path).iter().zip(&plain) {
+        assert_eq!(
+            &*vault.decrypt(id, &u.encrypted_private_key).unwrap(),
+            secret
+        );
+    }
+    assert!(!dir.path().join("boz.sqlite.key.next").exists());
+}
+
+/// A running `boz run`, killed if a test fails before stopping it.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.try_wait().ok().flatten().is_none() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Starts `boz run`, waits for its "listening" line, and returns the child and the address.
+fn start_run(
+    dir: &Path,
+    env: &[(&str, &str)],
+) -> (Running, String, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(BOZ)
+        .arg("run")
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("BOZ_BIND", "127.0.0.1:0")
+        .env("LOG_FORMAT", "json")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let child = Running(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel();
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(remaining)
+            .expect("boz run did not start listening");
+        lines_tx.send(line.clone()).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if v["message"] == "listening" {
+            let address = v["data"]["address"].as_str().unwrap().to_string();
+            std::thread::spawn(move || {
+                for l in rx {
+                    let _ = lines_tx.send(l);
+                }
+            });
+            return (child, address, lines_rx);
+        }
+    }
+}
+
+fn stop(mut child: Running, lines: std::sync::mpsc::Receiver<String>) -> String {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "boz run did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "exit status {exit:?}");
+    let mut out = String::new();
+    while let Ok(l) = lines.recv_timeout(Duration::from_secs(5)) {
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out
+}
+
+fn get_health(address: &str) -> (u16, serde_json::Value) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+            .get(format!("http://{address}/health"))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    })
+}
+
+#[test]
+fn run_on_a_fresh_machine_serves_health_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, address, lines) = start_run(dir.path(), &[]);
+    let (status, body) = get_health(&address);
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["database"]["backend"], "sqlite");
+    let log = stop(child, lines);
+    assert!(log.contains("shutdown requested"), "{log}");
+
+    // The development key was generated beside the database, 0600, and never printed.
+    use std::os::unix::fs::PermissionsExt;
+    let key_path = dir.path().join("boz.sqlite.key");
+    let mode = std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let key = std::fs::read_to_string(&key_path).unwrap();
+    assert!(!log.contains(key.trim()));
+    // Records reached log_entries, including the warning about the generated key.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let logs = rt.block_on(async {
+        let db = Database::open(&DatabaseUrl::Sqlite {
+            path: dir.path().join("boz.sqlite"),
+        })
+        .await
+        .unwrap();
+        let logs = db.store().recent_logs(&Default::default()).await.unwrap();
+        db.close().await;
+        logs
+    });
+    assert!(logs.iter().any(|l| l.module == "AUTH"
+        && l.level == "WARN"
+        && l.message.contains("generated a development key")));
+    assert!(logs.iter().any(|l| l.message == "listening"));
+}
+
+#[test]
+fn run_on_postgres() {
+    let Some((url, admin, name)) = pg_database() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (child, address, lines) = start_run(
+        dir.path(),
+        &[("DATABASE_URL", &url), ("ENCRYPTION_KEY", OLD_KEY)],
+    );
+    let (status, body) = get_health(&address);
+    assert_eq!(status, 200);
+    assert_eq!(body["database"]["backend"], "postgres");
+    let log = stop(child, lines);
+    assert!(!log.contains(OLD_KEY));
+    drop_pg_database(&admin, &name);
+}
