@@ -102,7 +102,8 @@ macro_rules! fixed_point {
                 self.0
             }
 
-            /// The value in millionths (exact: at most six decimals are ever held).
+            /// The value in millionths (exact: at most six decimals and a magnitude below 10^9
+            /// are ever held, so this always fits an i64).
             pub fn micros(&self) -> i64 {
                 (self.0 * Decimal::from(1_000_000)).to_i64().unwrap_or(0)
             }
@@ -110,6 +111,14 @@ macro_rules! fixed_point {
             /// Kalshi's string form, with at least the decimals Kalshi prints for this kind.
             pub fn to_kalshi_string(&self) -> String {
                 print(self.0, $dp)
+            }
+
+            pub fn checked_add(self, other: $name) -> Result<$name, FixedPointError> {
+                $name::new(self.0.checked_add(other.0).ok_or(FixedPointError::Overflow)?)
+            }
+
+            pub fn checked_sub(self, other: $name) -> Result<$name, FixedPointError> {
+                $name::new(self.0.checked_sub(other.0).ok_or(FixedPointError::Overflow)?)
             }
 
             /// The nearest `f64`, for statistics and display only, never for arithmetic on money.
@@ -230,22 +239,6 @@ fixed_point!(
 impl Dollars {
     pub const ZERO: Dollars = Dollars(Decimal::ZERO);
 
-    pub fn checked_add(self, other: Dollars) -> Result<Dollars, FixedPointError> {
-        Dollars::new(
-            self.0
-                .checked_add(other.0)
-                .ok_or(FixedPointError::Overflow)?,
-        )
-    }
-
-    pub fn checked_sub(self, other: Dollars) -> Result<Dollars, FixedPointError> {
-        Dollars::new(
-            self.0
-                .checked_sub(other.0)
-                .ok_or(FixedPointError::Overflow)?,
-        )
-    }
-
     pub fn is_positive(&self) -> bool {
         self.0 > Decimal::ZERO
     }
@@ -287,22 +280,6 @@ impl Price {
 
 impl Count {
     pub const ZERO: Count = Count(Decimal::ZERO);
-
-    pub fn checked_add(self, other: Count) -> Result<Count, FixedPointError> {
-        Count::new(
-            self.0
-                .checked_add(other.0)
-                .ok_or(FixedPointError::Overflow)?,
-        )
-    }
-
-    pub fn checked_sub(self, other: Count) -> Result<Count, FixedPointError> {
-        Count::new(
-            self.0
-                .checked_sub(other.0)
-                .ok_or(FixedPointError::Overflow)?,
-        )
-    }
 
     /// A whole number of contracts.
     pub fn whole(n: u32) -> Count {

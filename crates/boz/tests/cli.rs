@@ -10,7 +10,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use boz_common::config::DatabaseUrl;
-use boz_common::ports::StoredUser;
+use std::sync::Arc;
+
+use boz_common::ports::{Store, StoredUser};
 use boz_crypto::KeyVault;
 use boz_store::Database;
 use sqlx::Connection;
@@ -216,19 +218,36 @@ fn keygen_prints_a_usable_key() {
     KeyVault::new(&a).unwrap();
 }
 
-/// Creates users with keys under `vault` (and one legacy Fernet token under the same key).
-fn seed_users(db_path: &Path, master: &str) -> Vec<(String, String)> {
-    let vault = KeyVault::new(master).unwrap();
+/// Runs `f` against the (migrated) SQLite store at `db_path`.
+fn with_store<T>(db_path: &Path, f: impl AsyncFnOnce(Arc<dyn Store>) -> T) -> T {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let db = Database::open(&DatabaseUrl::Sqlite {
+        let url = DatabaseUrl::Sqlite {
             path: db_path.into(),
-        })
-        .await
-        .unwrap();
+        };
+        let db = Database::open(&url).await.unwrap();
         db.migrate().await.unwrap();
-        let store = db.store();
-        let fernet = fernet::Fernet::new(master).unwrap();
+        let out = f(db.store()).await;
+        db.close().await;
+        out
+    })
+}
+
+fn stored_user(id: &str, token: String) -> StoredUser {
+    StoredUser {
+        id: id.into(),
+        api_key_id: format!("kalshi-{id}"),
+        encrypted_private_key: token,
+        settings: serde_json::json!({}),
+        created_at: chrono::Utc::now(),
+    }
+}
+
+/// Creates users with keys under `master` (one of them a legacy Fernet token).
+fn seed_users(db_path: &Path, master: &str) -> Vec<(String, String)> {
+    let vault = KeyVault::new(master).unwrap();
+    let fernet = fernet::Fernet::new(master).unwrap();
+    with_store(db_path, async |store| {
         let mut plain = Vec::new();
         for (i, legacy) in [(1, false), (2, false), (3, true)] {
             let id = format!("user-{i}");
@@ -240,35 +259,15 @@ fn seed_users(db_path: &Path, master: &str) -> Vec<(String, String)> {
             } else {
                 vault.encrypt(&id, &secret).unwrap()
             };
-            store
-                .create_user(&StoredUser {
-                    id: id.clone(),
-                    api_key_id: format!("kalshi-{i}"),
-                    encrypted_private_key: token,
-                    settings: serde_json::json!({}),
-                    created_at: chrono::Utc::now(),
-                })
-                .await
-                .unwrap();
+            store.create_user(&stored_user(&id, token)).await.unwrap();
             plain.push((id, secret));
         }
-        db.close().await;
         plain
     })
 }
 
 fn stored_tokens(db_path: &Path) -> Vec<StoredUser> {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let db = Database::open(&DatabaseUrl::Sqlite {
-            path: db_path.into(),
-        })
-        .await
-        .unwrap();
-        let users = db.store().list_users().await.unwrap();
-        db.close().await;
-        users
-    })
+    with_store(db_path, async |store| store.list_users().await.unwrap())
 }
 
 #[test]
@@ -310,24 +309,12 @@ fn keys_rotate_refuses_when_a_key_cannot_be_read_and_changes_nothing() {
     seed_users(&db_path, OLD_KEY);
     // user-9's key was made under another master key.
     let other = KeyVault::new(&boz_crypto::generate_master_key().unwrap()).unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let db = Database::open(&DatabaseUrl::Sqlite {
-            path: db_path.clone(),
-        })
-        .await
-        .unwrap();
-        db.store()
-            .create_user(&StoredUser {
-                id: "user-9".into(),
-                api_key_id: "k9".into(),
-                encrypted_private_key: other.encrypt("user-9", "x").unwrap(),
-                settings: serde_json::json!({}),
-                created_at: chrono::Utc::now(),
-            })
+    let token = other.encrypt("user-9", "x").unwrap();
+    with_store(&db_path, async |store| {
+        store
+            .create_user(&stored_user("user-9", token))
             .await
-            .unwrap();
-        db.close().await;
+            .unwrap()
     });
     let before = stored_tokens(&db_path);
     let out = boz(
@@ -485,16 +472,8 @@ fn run_on_a_fresh_machine_serves_health_and_stops_on_sigterm() {
     let key = std::fs::read_to_string(&key_path).unwrap();
     assert!(!log.contains(key.trim()));
     // Records reached log_entries, including the warning about the generated key.
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let logs = rt.block_on(async {
-        let db = Database::open(&DatabaseUrl::Sqlite {
-            path: dir.path().join("boz.sqlite"),
-        })
-        .await
-        .unwrap();
-        let logs = db.store().recent_logs(&Default::default()).await.unwrap();
-        db.close().await;
-        logs
+    let logs = with_store(&dir.path().join("boz.sqlite"), async |store| {
+        store.recent_logs(&Default::default()).await.unwrap()
     });
     assert!(logs.iter().any(|l| l.module == "AUTH"
         && l.level == "WARN"
