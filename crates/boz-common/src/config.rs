@@ -89,6 +89,68 @@ pub const SETTINGS: &[SettingSpec] = &[
         "Most NWS API calls per second, shared by all NWS calls",
     ),
     spec(
+        "NWS_BASE_URL",
+        Some("https://api.weather.gov"),
+        false,
+        "NWS API base URL (override to point at a local server)",
+    ),
+    spec(
+        "NWS_MAX_FORECAST_AGE_MINUTES",
+        Some("360"),
+        false,
+        "An NWS forecast whose `updateTime` is older than this is stale and not used",
+    ),
+    spec(
+        "OPEN_METEO_BASE_URL",
+        Some("https://api.open-meteo.com"),
+        false,
+        "Open-Meteo forecast API base URL (`/v1/forecast` is appended)",
+    ),
+    spec(
+        "OPEN_METEO_ENSEMBLE_URL",
+        Some("https://ensemble-api.open-meteo.com"),
+        false,
+        "Open-Meteo ensemble API base URL (`/v1/ensemble` is appended)",
+    ),
+    spec(
+        "OPEN_METEO_PREVIOUS_RUNS_URL",
+        Some("https://previous-runs-api.open-meteo.com"),
+        false,
+        "Open-Meteo Previous Runs API base URL (`/v1/forecast` is appended)",
+    ),
+    spec(
+        "OPEN_METEO_API_KEY",
+        None,
+        true,
+        "API key for Open-Meteo's commercial endpoints (sent as `apikey`; set the base URLs to the `customer-` hosts)",
+    ),
+    spec(
+        "OPEN_METEO_MODELS",
+        Some(
+            "ncep_gfs_seamless,ecmwf_ifs025,dwd_icon_seamless,cmc_gem_seamless,ncep_hrrr_conus,ncep_nbm_conus",
+        ),
+        false,
+        "Deterministic Open-Meteo models, comma-separated (old names such as `gfs_seamless` are accepted too)",
+    ),
+    spec(
+        "OPEN_METEO_ENSEMBLE_MODELS",
+        Some("ncep_gefs025,ecmwf_ifs025_ensemble"),
+        false,
+        "Open-Meteo ensemble models, comma-separated (old names such as `gfs025` are accepted too)",
+    ),
+    spec(
+        "HTTP_TIMEOUT_SECONDS",
+        Some("20"),
+        false,
+        "Timeout of every outbound HTTP request, in seconds",
+    ),
+    spec(
+        "WEATHER_FETCH_CONCURRENCY",
+        Some("4"),
+        false,
+        "Most weather requests (city x source) in flight at once",
+    ),
+    spec(
         "DEFAULT_MAX_TRADE_SIZE",
         Some("1.00"),
         false,
@@ -282,6 +344,16 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub nws_user_agent: String,
     pub nws_rate_limit_per_second: f64,
+    pub nws_base_url: String,
+    pub nws_max_forecast_age_minutes: u32,
+    pub open_meteo_base_url: String,
+    pub open_meteo_ensemble_url: String,
+    pub open_meteo_previous_runs_url: String,
+    pub open_meteo_api_key: Option<SecretString>,
+    pub open_meteo_models: Vec<String>,
+    pub open_meteo_ensemble_models: Vec<String>,
+    pub http_timeout_seconds: u32,
+    pub weather_fetch_concurrency: u32,
     pub default_max_trade_size: Dollars,
     pub default_daily_loss_limit: Dollars,
     pub default_max_daily_exposure: Dollars,
@@ -357,6 +429,45 @@ where
         s.parse::<T>()
             .map_err(|e| format!("{s:?} is not {what}: {e}"))
     }
+}
+
+fn positive(what: &'static str) -> impl Fn(&str) -> Result<u32, String> {
+    move |s| {
+        let n: u32 = from_str(what)(s)?;
+        if n > 0 {
+            Ok(n)
+        } else {
+            Err("must be at least 1".into())
+        }
+    }
+}
+
+/// An `http://` or `https://` base URL, without a trailing slash.
+fn base_url(s: &str) -> Result<String, String> {
+    if !(s.starts_with("http://") || s.starts_with("https://")) || s.len() <= "https://".len() {
+        return Err(format!("{s:?} is not an http:// or https:// URL"));
+    }
+    Ok(s.trim_end_matches('/').to_string())
+}
+
+fn model_list(s: &str) -> Result<Vec<String>, String> {
+    let models: Vec<String> = s
+        .split(',')
+        .map(|m| m.trim().to_string())
+        .filter(|m| !m.is_empty())
+        .collect();
+    if models.is_empty() {
+        return Err("must name at least one model".into());
+    }
+    if let Some(bad) = models
+        .iter()
+        .find(|m| !m.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    {
+        return Err(format!(
+            "{bad:?} is not a model name (letters, digits and _)"
+        ));
+    }
+    Ok(models)
 }
 
 fn dollars(s: &str) -> Result<Dollars, String> {
@@ -451,6 +562,23 @@ impl Settings {
                 Err(format!("must be a positive number, got {s}"))
             }
         })?;
+        let nws_base_url = v.parse("NWS_BASE_URL", base_url)?;
+        let nws_max_forecast_age_minutes = v.parse(
+            "NWS_MAX_FORECAST_AGE_MINUTES",
+            positive("a whole number of minutes"),
+        )?;
+        let open_meteo_base_url = v.parse("OPEN_METEO_BASE_URL", base_url)?;
+        let open_meteo_ensemble_url = v.parse("OPEN_METEO_ENSEMBLE_URL", base_url)?;
+        let open_meteo_previous_runs_url = v.parse("OPEN_METEO_PREVIOUS_RUNS_URL", base_url)?;
+        let open_meteo_api_key = v.optional("OPEN_METEO_API_KEY", |s| Ok(SecretString::from(s)))?;
+        let open_meteo_models = v.parse("OPEN_METEO_MODELS", model_list)?;
+        let open_meteo_ensemble_models = v.parse("OPEN_METEO_ENSEMBLE_MODELS", model_list)?;
+        let http_timeout_seconds = v.parse(
+            "HTTP_TIMEOUT_SECONDS",
+            positive("a whole number of seconds"),
+        )?;
+        let weather_fetch_concurrency =
+            v.parse("WEATHER_FETCH_CONCURRENCY", positive("a whole number"))?;
         let default_max_trade_size = v.parse("DEFAULT_MAX_TRADE_SIZE", dollars)?;
         let default_daily_loss_limit = v.parse("DEFAULT_DAILY_LOSS_LIMIT", dollars)?;
         let default_max_daily_exposure = v.parse("DEFAULT_MAX_DAILY_EXPOSURE", dollars)?;
@@ -491,6 +619,16 @@ impl Settings {
             log_format,
             nws_user_agent,
             nws_rate_limit_per_second,
+            nws_base_url,
+            nws_max_forecast_age_minutes,
+            open_meteo_base_url,
+            open_meteo_ensemble_url,
+            open_meteo_previous_runs_url,
+            open_meteo_api_key,
+            open_meteo_models,
+            open_meteo_ensemble_models,
+            http_timeout_seconds,
+            weather_fetch_concurrency,
             default_max_trade_size,
             default_daily_loss_limit,
             default_max_daily_exposure,
@@ -591,6 +729,13 @@ mod tests {
         assert_eq!(s.default_cooldown_minutes, 60);
         assert_eq!(s.default_consecutive_loss_limit, 3);
         assert_eq!(s.bind.to_string(), "127.0.0.1:8000");
+        assert_eq!(s.nws_base_url, "https://api.weather.gov");
+        assert_eq!(s.open_meteo_models.len(), 6);
+        assert_eq!(
+            s.open_meteo_ensemble_models,
+            ["ncep_gefs025", "ecmwf_ifs025_ensemble"]
+        );
+        assert_eq!(s.http_timeout_seconds, 20);
         assert!(s.encryption_key.is_none());
         let u = s.default_user_settings().unwrap();
         assert_eq!(u.cities.len(), 4);
@@ -630,6 +775,10 @@ mod tests {
             ("LOG_FORMAT", "xml", "text or json"),
             ("DATABASE_URL", "mysql://x", "sqlite://"),
             ("BOZ_BIND", "localhost", "socket address"),
+            ("NWS_BASE_URL", "api.weather.gov", "not an http"),
+            ("OPEN_METEO_MODELS", " , ", "at least one model"),
+            ("OPEN_METEO_MODELS", "gfs;rm -rf", "not a model name"),
+            ("HTTP_TIMEOUT_SECONDS", "0", "at least 1"),
             (
                 "DEFAULT_MAX_TRADE_SIZE",
                 "100.00",

@@ -283,8 +283,9 @@ pub trait Store:
 pub trait ForecastSource: Send + Sync {
     /// The source name used in `WeatherData.source`, e.g. "NWS" or "Open-Meteo:GFS".
     fn name(&self) -> &str;
-    /// This source's forecasts of the city's climate-day high for `date`.
-    async fn fetch(&self, city: &City, date: NaiveDate) -> Result<Vec<WeatherData>, BozError>;
+    /// This source's forecasts of the city's climate-day high for each of `dates` (a date the
+    /// source has nothing for is left out; one request serves all dates).
+    async fn fetch(&self, city: &City, dates: &[NaiveDate]) -> Result<Vec<WeatherData>, BozError>;
 }
 
 /// Top of book for one market.
