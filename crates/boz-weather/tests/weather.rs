@@ -796,6 +796,46 @@ async fn an_api_key_never_appears_in_errors() {
     assert!(!e.to_string().contains("om-secret-key"), "{e}");
 }
 
+/// The climate day on daylight-saving change days: always 24 hours of local standard time.
+#[tokio::test]
+async fn climate_day_windows_on_dst_change_days() {
+    // Values are the hour index from the first time, so a day's high is its last hour and its
+    // low its first: the window's edges show exactly.
+    for (code, first, date, low, high) in [
+        // New York, spring forward 2024-03-10: 05:00Z to 05:00Z (the clock day would end at 04:00Z).
+        ("NYC", "2024-03-09T00:00:00Z", "2024-03-10", 29.0, 52.0),
+        // New York, fall back 2024-11-03: 05:00Z to 05:00Z (the clock day would start at 04:00Z).
+        ("NYC", "2024-11-02T00:00:00Z", "2024-11-03", 29.0, 52.0),
+        // Chicago, spring forward 2024-03-10: 06:00Z to 06:00Z.
+        ("CHI", "2024-03-09T00:00:00Z", "2024-03-10", 30.0, 53.0),
+        // Chicago, fall back 2024-11-03: 06:00Z to 06:00Z (the clock day would start at 05:00Z).
+        ("CHI", "2024-11-02T00:00:00Z", "2024-11-03", 30.0, 53.0),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(path("/v1/forecast"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "utc_offset_seconds": 0,
+                "hourly": {"time": hours(first, 96), "temperature_2m": (0..96).map(f64::from).collect::<Vec<_>>()}
+            })))
+            .mount(&server)
+            .await;
+        let client = open_meteo(
+            &server,
+            clock("2024-03-01T00:00:00Z"),
+            &["ncep_gfs_seamless"],
+            &[],
+            None,
+        );
+        let got = client.forecasts(&city(code), &[day(date)]).await.unwrap();
+        assert_eq!(got[0].forecast_high_f, high, "{code} {date}");
+        assert_eq!(got[0].variables.temp_low_f, Some(low), "{code} {date}");
+        assert_eq!(
+            got[0].raw_data["temperature_2m"].as_array().unwrap().len(),
+            24
+        );
+    }
+}
+
 // ---------------------------------------------------------------- the service
 
 #[tokio::test]

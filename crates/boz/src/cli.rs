@@ -26,11 +26,42 @@ pub enum Command {
     /// Manage the database schema (embedded migrations).
     #[command(subcommand)]
     Db(DbCommand),
+    /// Fetch forecasts and observations (NWS and Open-Meteo).
+    #[command(subcommand)]
+    Weather(WeatherCommand),
     /// Print a new master key for ENCRYPTION_KEY (32 random bytes, URL-safe base64).
     Keygen,
     /// Manage the encryption of users' stored Kalshi keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WeatherCommand {
+    /// Fetch every source's forecast high for each city and climate date, store it in
+    /// `weather_forecasts` (a forecast already stored for the same model run is not stored
+    /// twice), and print it.
+    Fetch {
+        /// Only this city (repeatable); default: every configured city.
+        #[arg(long = "city")]
+        cities: Vec<String>,
+        /// Only this climate date; default: each city's today and the next two days.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Print a JSON list of WeatherData instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the running maximum so far of each city's current climate day, from the settlement
+    /// station's observations.
+    Observe {
+        /// Only this city (repeatable); default: every configured city.
+        #[arg(long = "city")]
+        cities: Vec<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

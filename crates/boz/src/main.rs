@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ConfigCommand, DbCommand, KeysCommand};
+use crate::cli::{Cli, Command, ConfigCommand, DbCommand, KeysCommand, WeatherCommand};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -33,6 +33,12 @@ fn main() -> ExitCode {
             Command::Db(DbCommand::Migrate) => commands::db::migrate().await,
             Command::Db(DbCommand::Status) => commands::db::status().await,
             Command::Db(DbCommand::Revert) => commands::db::revert().await,
+            Command::Weather(WeatherCommand::Fetch { cities, date, json }) => {
+                commands::weather::fetch(&cities, date, json).await
+            }
+            Command::Weather(WeatherCommand::Observe { cities, json }) => {
+                commands::weather::observe(&cities, json).await
+            }
             Command::Keygen => commands::keys::keygen(),
             Command::Keys(KeysCommand::Rotate { new_key_file }) => {
                 commands::keys::rotate(new_key_file.as_deref()).await

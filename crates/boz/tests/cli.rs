@@ -498,3 +498,166 @@ fn run_on_postgres() {
     assert!(!log.contains(OLD_KEY));
     drop_pg_database(&admin, &name);
 }
+
+// ---------------------------------------------------------------- weather
+
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+
+fn shared_json(rel: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(format!("{SHARED}/{rel}")).unwrap()).unwrap()
+}
+
+/// Fake NWS and Open-Meteo servers: the recorded NYC points and TAE raw grid (its forecast made
+/// 2022-02-04 03:15Z), the recorded 12-hour forecast, and an Open-Meteo GFS answer for the days
+/// around 2022-02-04 (40 + hour of day, so the climate day's high is 63 °F); the ensemble
+/// endpoint fails.
+async fn weather_servers() -> (wiremock::MockServer, wiremock::MockServer) {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let nws = MockServer::start().await;
+    let ok = |v: serde_json::Value| ResponseTemplate::new(200).set_body_json(v);
+    Mock::given(path("/points/40.7790,-73.9690"))
+        .respond_with(ok(shared_json(
+            "peers/aclarkson2013-kalshi-weather-bot-fixtures/nws_points_nyc.json",
+        )))
+        .mount(&nws)
+        .await;
+    Mock::given(path("/gridpoints/OKX/33,37"))
+        .respond_with(ok(shared_json(
+            "weather/nws_api/pynws_gridpoint_raw_TAE_58_65.json",
+        )))
+        .mount(&nws)
+        .await;
+    Mock::given(path("/gridpoints/OKX/33,37/forecast"))
+        .respond_with(ok(shared_json(
+            "weather/nws_api/pynws_gridpoints_forecast_us.json",
+        )))
+        .mount(&nws)
+        .await;
+    Mock::given(path("/gridpoints/OKX/33,37/forecast/hourly"))
+        .respond_with(ok(shared_json(
+            "weather/nws_api/pynws_gridpoints_forecast_hourly_us.json",
+        )))
+        .mount(&nws)
+        .await;
+    let mut features = shared_json("weather/nws_api/pynws_stations_observations_latest.json");
+    features["properties"]["timestamp"] = serde_json::json!(chrono::Utc::now().to_rfc3339());
+    Mock::given(path("/stations/KNYC/observations"))
+        .respond_with(ok(
+            serde_json::json!({"type": "FeatureCollection", "features": [features]}),
+        ))
+        .mount(&nws)
+        .await;
+    let om = MockServer::start().await;
+    let start = chrono::DateTime::parse_from_rfc3339("2022-02-03T00:00:00Z").unwrap();
+    let times: Vec<String> = (0..96)
+        .map(|i| {
+            (start + chrono::Duration::hours(i))
+                .format("%Y-%m-%dT%H:%M")
+                .to_string()
+        })
+        .collect();
+    let temps: Vec<f64> = (0..96).map(|i| 40.0 + (i % 24) as f64).collect();
+    Mock::given(path("/v1/forecast"))
+        .respond_with(ok(serde_json::json!({"utc_offset_seconds": 0, "hourly": {"time": times, "temperature_2m": temps}})))
+        .mount(&om)
+        .await;
+    Mock::given(path("/v1/ensemble"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&om)
+        .await;
+    (nws, om)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weather_fetch_stores_and_prints_every_source_once() {
+    let (nws, om) = weather_servers().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().to_path_buf();
+    let (nws_url, om_url) = (nws.uri(), om.uri());
+    let run = move || {
+        boz(
+            &dir_path,
+            &[
+                ("NWS_BASE_URL", &nws_url),
+                ("OPEN_METEO_BASE_URL", &om_url),
+                ("OPEN_METEO_ENSEMBLE_URL", &om_url),
+                ("OPEN_METEO_MODELS", "gfs_seamless"),
+                ("OPEN_METEO_API_KEY", "om-secret-key-123"),
+                // The recorded grid is from 2022: accept its age for this test.
+                ("NWS_MAX_FORECAST_AGE_MINUTES", "100000000"),
+                ("HTTP_TIMEOUT_SECONDS", "5"),
+            ],
+            &[
+                "weather",
+                "fetch",
+                "--city",
+                "NYC",
+                "--date",
+                "2022-02-04",
+                "--json",
+            ],
+        )
+    };
+    let first = tokio::task::spawn_blocking(run.clone()).await.unwrap();
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let data: Vec<serde_json::Value> = serde_json::from_slice(&first.stdout).unwrap();
+    let high = |src: &str| {
+        data.iter()
+            .find(|w| w["source"] == src)
+            .map(|w| w["forecast_high_f"].as_f64().unwrap())
+    };
+    assert_eq!(high("NWS"), Some(72.0));
+    assert_eq!(high("Open-Meteo:GFS"), Some(63.0));
+    assert_eq!(
+        data.len(),
+        2,
+        "no 12-hour/hourly period on 2022-02-04; the ensemble failed"
+    );
+    let stderr = text(&first.stderr);
+    assert!(stderr.contains("Open-Meteo:ENS for NYC failed"), "{stderr}");
+    assert!(!stderr.contains("om-secret-key-123"), "{stderr}");
+    // Fetching again stores nothing twice.
+    let second = tokio::task::spawn_blocking(run).await.unwrap();
+    assert!(second.status.success());
+    let rows = tokio::task::spawn_blocking(move || {
+        let db = dir.path().join("boz.sqlite");
+        with_store(&db, async |store| {
+            let city = boz_common::CityCode::parse("NYC").unwrap();
+            store
+                .forecasts_for(&city, chrono::NaiveDate::from_ymd_opt(2022, 2, 4).unwrap())
+                .await
+                .unwrap()
+        })
+    })
+    .await
+    .unwrap();
+    let count = |src: &str| rows.iter().filter(|r| r.data.source == src).count();
+    assert_eq!(count("NWS"), 1, "the same NWS run is stored once");
+    // Open-Meteo's run is the fetch hour: one row, or two if the hour turned between the runs.
+    assert!((1..=2).contains(&count("Open-Meteo:GFS")));
+    assert_eq!(rows.len(), count("NWS") + count("Open-Meteo:GFS"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weather_observe_prints_the_running_maximum() {
+    let (nws, _om) = weather_servers().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().to_path_buf();
+    let url = nws.uri();
+    let out = tokio::task::spawn_blocking(move || {
+        boz(
+            &dir_path,
+            &[("NWS_BASE_URL", &url)],
+            &["weather", "observe", "--city", "NYC", "--json"],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["station"], "KNYC");
+    // The recorded METAR's T-group: 22.8 °C = 73.04 °F (its 6-hour group began before the day
+    // unless the test runs after 06:00 standard time; either way at least the T-group).
+    assert!(v[0]["max_f"].as_f64().unwrap() >= 73.04 - 1e-9);
+}

@@ -206,22 +206,9 @@ impl NwsClient {
         dates: &[NaiveDate],
     ) -> Result<Vec<WeatherData>, WeatherError> {
         let v = self.grid_get(city, "").await?;
-        let fetched_at = self.clock.now();
-        let path = "/gridpoints";
-        let p = props(&v, path)?;
-        let update = time_field(p, "updateTime", path)?;
+        let update = time_field(props(&v, "/gridpoints")?, "updateTime", "/gridpoints")?;
         self.check_fresh(update)?;
-        let mut out = Vec::new();
-        for &date in dates {
-            match gridpoint_day(p, city, date, update, fetched_at) {
-                Ok(w) => out.push(w),
-                Err(GridDayError::NoMax) => {
-                    tracing::debug!(target: "WEATHER", city = %city.code, %date, "no NWS maxTemperature period for this day");
-                }
-                Err(GridDayError::Bad(reason)) => return Err(malformed(path, reason)),
-            }
-        }
-        Ok(out)
+        gridpoint_days(&v, city, dates, self.clock.now())
     }
 
     /// `NWS:forecast` (12-hour periods) and `NWS:hourly` forecasts for each date.
@@ -358,6 +345,31 @@ impl NwsClient {
             observations: used,
         })
     }
+}
+
+/// Reads a raw `/gridpoints` response into one `NWS` forecast per date that has a
+/// `maxTemperature` period (dates beyond the forecast range are left out). Freshness is the
+/// caller's to check.
+pub fn gridpoint_days(
+    v: &Value,
+    city: &City,
+    dates: &[NaiveDate],
+    fetched_at: DateTime<Utc>,
+) -> Result<Vec<WeatherData>, WeatherError> {
+    let path = "/gridpoints";
+    let p = props(v, path)?;
+    let update = time_field(p, "updateTime", path)?;
+    let mut out = Vec::new();
+    for &date in dates {
+        match gridpoint_day(p, city, date, update, fetched_at) {
+            Ok(w) => out.push(w),
+            Err(GridDayError::NoMax) => {
+                tracing::debug!(target: "WEATHER", city = %city.code, %date, "no NWS maxTemperature period for this day");
+            }
+            Err(GridDayError::Bad(reason)) => return Err(malformed(path, reason)),
+        }
+    }
+    Ok(out)
 }
 
 /// Why a gridpoint day could not be built.

@@ -4,3 +4,4 @@ pub mod config;
 pub mod db;
 pub mod keys;
 pub mod run;
+pub mod weather;

@@ -1,0 +1,193 @@
+//! `boz weather fetch` and `boz weather observe`.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use anyhow::{Result, bail};
+use boz_common::city::{City, CityCode, registry};
+use boz_common::config::Settings;
+use boz_common::ports::{Clock, ForecastSource, Inserted, SystemClock};
+use boz_weather::http::RetryPolicy;
+use boz_weather::service::{NwsGridSource, NwsPeriodSource, OpenMeteoEnsembles, OpenMeteoModels};
+use boz_weather::{NwsClient, NwsConfig, OpenMeteoClient, OpenMeteoConfig, WeatherService};
+use chrono::{Duration, NaiveDate};
+use secrecy::ExposeSecret;
+
+use crate::setup;
+
+/// The cities asked for, or every configured city.
+fn cities(codes: &[String]) -> Result<Vec<Arc<City>>> {
+    if codes.is_empty() {
+        return Ok(registry().all());
+    }
+    codes
+        .iter()
+        .map(|c| {
+            let code = CityCode::parse(&c.to_ascii_uppercase())?;
+            code.city()
+                .ok_or_else(|| anyhow::anyhow!("city {code} is not configured"))
+        })
+        .collect()
+}
+
+fn timeout(settings: &Settings) -> StdDuration {
+    StdDuration::from_secs(u64::from(settings.http_timeout_seconds))
+}
+
+pub fn nws_client(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Arc<NwsClient>> {
+    let config = NwsConfig {
+        base_url: settings.nws_base_url.clone(),
+        user_agent: settings.nws_user_agent.clone(),
+        rate_limit_per_second: settings.nws_rate_limit_per_second,
+        timeout: timeout(settings),
+        max_forecast_age: Duration::minutes(i64::from(settings.nws_max_forecast_age_minutes)),
+        retry: RetryPolicy::default(),
+    };
+    Ok(Arc::new(NwsClient::new(&config, clock)?))
+}
+
+pub fn open_meteo_client(
+    settings: &Settings,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<OpenMeteoClient>> {
+    let config = OpenMeteoConfig {
+        base_url: settings.open_meteo_base_url.clone(),
+        ensemble_url: settings.open_meteo_ensemble_url.clone(),
+        previous_runs_url: settings.open_meteo_previous_runs_url.clone(),
+        api_key: settings
+            .open_meteo_api_key
+            .as_ref()
+            .map(|k| k.expose_secret().to_string()),
+        models: settings.open_meteo_models.clone(),
+        ensemble_models: settings.open_meteo_ensemble_models.clone(),
+        timeout: timeout(settings),
+        retry: RetryPolicy::default(),
+        availability_lag: Duration::hours(6),
+    };
+    Ok(Arc::new(OpenMeteoClient::new(
+        config,
+        &settings.nws_user_agent,
+        clock,
+    )?))
+}
+
+fn secrets(settings: &Settings) -> Vec<String> {
+    settings
+        .open_meteo_api_key
+        .iter()
+        .map(|k| k.expose_secret().to_string())
+        .chain(settings.encryption_key_text().map(str::to_string))
+        .collect()
+}
+
+pub async fn fetch(codes: &[String], date: Option<NaiveDate>, json: bool) -> Result<()> {
+    let settings = setup::settings()?;
+    let telemetry = setup::telemetry(&settings, secrets(&settings))?;
+    let cities = cities(codes)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let now = clock.now();
+    let dates: Vec<NaiveDate> = match date {
+        Some(d) => vec![d],
+        None => {
+            let first = cities
+                .iter()
+                .map(|c| c.climate_date(now))
+                .min()
+                .unwrap_or(now.date_naive());
+            (0..3).map(|i| first + Duration::days(i)).collect()
+        }
+    };
+    let nws = nws_client(&settings, clock.clone())?;
+    let om = open_meteo_client(&settings, clock.clone())?;
+    let sources: Vec<Arc<dyn ForecastSource>> = vec![
+        Arc::new(NwsGridSource(nws.clone())),
+        Arc::new(NwsPeriodSource(nws)),
+        Arc::new(OpenMeteoModels(om.clone())),
+        Arc::new(OpenMeteoEnsembles(om)),
+    ];
+    let service = WeatherService::new(sources, settings.weather_fetch_concurrency as usize, clock);
+
+    let db = setup::database(&settings).await?;
+    db.migrate().await?;
+    let store = db.store();
+    telemetry.attach_sink(store.clone());
+    let report = service.fetch(&cities, &dates).await;
+    let (mut new, mut duplicate) = (0, 0);
+    for w in &report.data {
+        match store.insert_forecast(w).await? {
+            Inserted::New(_) => new += 1,
+            Inserted::Duplicate(_) => duplicate += 1,
+        }
+    }
+    let mut data = report.data;
+    data.sort_by(|a, b| {
+        (a.city.as_str(), a.date, &a.source).cmp(&(b.city.as_str(), b.date, &b.source))
+    });
+    if json {
+        println!("{}", serde_json::to_string_pretty(&data)?);
+    } else {
+        println!(
+            "{:<5} {:<10} {:<22} {:>8}  model run",
+            "city", "date", "source", "high °F"
+        );
+        for w in &data {
+            println!(
+                "{:<5} {:<10} {:<22} {:>8.1}  {}",
+                w.city.as_str(),
+                w.date,
+                w.source,
+                w.forecast_high_f,
+                w.model_run_timestamp.format("%Y-%m-%d %H:%M UTC")
+            );
+        }
+        println!("Stored {new} new forecasts ({duplicate} already stored).");
+    }
+    for (source, city, e) in &report.errors {
+        eprintln!("{source} for {city} failed: {}", e.message);
+    }
+    telemetry.flush().await;
+    db.close().await;
+    if data.is_empty() && !report.errors.is_empty() {
+        bail!("every weather source failed");
+    }
+    Ok(())
+}
+
+pub async fn observe(codes: &[String], json: bool) -> Result<()> {
+    let settings = setup::settings()?;
+    let _telemetry = setup::telemetry(&settings, secrets(&settings))?;
+    let cities = cities(codes)?;
+    let nws = nws_client(&settings, Arc::new(SystemClock))?;
+    let mut found = Vec::new();
+    let mut failed = 0;
+    for c in &cities {
+        match nws.observed_max(c).await {
+            Ok(m) => found.push(m),
+            Err(e) => {
+                failed += 1;
+                eprintln!("{} ({}): {e}", c.code, c.station_id);
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&found)?);
+    } else {
+        for m in &found {
+            println!(
+                "{:<5} {} climate day {}: max so far {:.1} °F at {} ({}), {} observations, latest {}",
+                m.city,
+                m.station,
+                m.climate_date,
+                m.max_f,
+                m.max_at.format("%H:%M UTC"),
+                m.max_from,
+                m.observations,
+                m.latest_observation_at.format("%H:%M UTC")
+            );
+        }
+    }
+    if found.is_empty() && failed > 0 {
+        bail!("no observations could be read");
+    }
+    Ok(())
+}
