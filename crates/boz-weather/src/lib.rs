@@ -18,6 +18,6 @@ pub mod service;
 pub mod units;
 
 pub use error::WeatherError;
-pub use nws::{NwsClient, NwsConfig, ObservedMax};
+pub use nws::{LatestObservation, NwsClient, NwsConfig, ObservedMax};
 pub use openmeteo::{OpenMeteoClient, OpenMeteoConfig};
 pub use service::{FetchReport, SourceHealth, WeatherService};

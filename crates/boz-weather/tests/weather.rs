@@ -270,6 +270,23 @@ async fn observations_give_the_running_maximum_of_the_climate_day() {
 }
 
 #[tokio::test]
+async fn the_latest_observation_reads_the_t_group() {
+    let server = MockServer::start().await;
+    Mock::given(path("/stations/KMIA/observations/latest"))
+        .and(header("accept", "application/geo+json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(shared(
+            "weather/nws_api/pynws_stations_observations_latest.json",
+        )))
+        .mount(&server)
+        .await;
+    let client = nws(&server, clock("2022-03-03T00:30:00Z"), 0, 6);
+    let o = client.latest_observation(&city("MIA")).await.unwrap();
+    assert_eq!(o.at, at("2022-03-02T23:53:00Z"));
+    assert!(close(o.temperature_f.unwrap(), 73.04), "T02280183: 22.8 °C");
+    assert!(o.raw_message.starts_with("KFLL 022353Z"));
+}
+
+#[tokio::test]
 async fn a_500_then_success_is_retried() {
     let server = MockServer::start().await;
     mount_nyc_grid(&server).await;

@@ -74,6 +74,15 @@ pub struct ObservedMax {
     pub observations: usize,
 }
 
+/// A station's latest observation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LatestObservation {
+    pub station: String,
+    pub at: DateTime<Utc>,
+    pub temperature_f: Option<f64>,
+    pub raw_message: String,
+}
+
 /// The NWS client. One rate limiter is shared by every call it makes.
 pub struct NwsClient {
     http: HttpJson,
@@ -251,6 +260,35 @@ impl NwsClient {
             }
         }
         Ok(out)
+    }
+
+    /// The station's latest observation: its time, temperature (°F, from the METAR T-group when
+    /// present) and raw METAR.
+    pub async fn latest_observation(&self, city: &City) -> Result<LatestObservation, WeatherError> {
+        let path = format!("/stations/{}/observations/latest", city.station_id);
+        let v = self.get(&path, &[]).await?;
+        let p = props(&v, &path)?;
+        let at = time_field(p, "timestamp", &path)?;
+        let raw = p
+            .get("rawMessage")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let from_metar = metar::parse(&raw).temperature_c.map(c_to_f);
+        let from_api = p.get("temperature").and_then(|t| {
+            let value = t.get("value")?.as_f64()?;
+            let unit = t
+                .get("unitCode")
+                .and_then(Value::as_str)
+                .unwrap_or("wmoUnit:degC");
+            convert(value, unit, Quantity::TemperatureF).ok()
+        });
+        Ok(LatestObservation {
+            station: city.station_id.clone(),
+            at,
+            temperature_f: from_metar.or(from_api),
+            raw_message: raw,
+        })
     }
 
     /// The running maximum so far of the city's current climate day.
