@@ -134,33 +134,7 @@ impl HttpJson {
         if let Some(l) = &self.limiter {
             l.until_ready().await;
         }
-        let resp = self
-            .client
-            .get(url)
-            .query(query)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    WeatherError::Timeout {
-                        service,
-                        path: path.clone(),
-                    }
-                } else {
-                    WeatherError::Connect {
-                        service,
-                        path: path.clone(),
-                        reason: e.without_url().to_string(),
-                    }
-                }
-            })?;
-        let status = resp.status().as_u16();
-        let html = resp
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("html"));
-        let body = resp.text().await.map_err(|e| {
+        let transport = |e: reqwest::Error| {
             if e.is_timeout() {
                 WeatherError::Timeout {
                     service,
@@ -173,7 +147,21 @@ impl HttpJson {
                     reason: e.without_url().to_string(),
                 }
             }
-        })?;
+        };
+        let resp = self
+            .client
+            .get(url)
+            .query(query)
+            .send()
+            .await
+            .map_err(&transport)?;
+        let status = resp.status().as_u16();
+        let html = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("html"));
+        let body = resp.text().await.map_err(&transport)?;
         if !(200..300).contains(&status) {
             if status == 403 && (html || body.trim_start().starts_with('<')) {
                 return Err(WeatherError::Blocked { service });

@@ -275,14 +275,7 @@ impl NwsClient {
             .unwrap_or_default()
             .to_string();
         let from_metar = metar::parse(&raw).temperature_c.map(c_to_f);
-        let from_api = p.get("temperature").and_then(|t| {
-            let value = t.get("value")?.as_f64()?;
-            let unit = t
-                .get("unitCode")
-                .and_then(Value::as_str)
-                .unwrap_or("wmoUnit:degC");
-            convert(value, unit, Quantity::TemperatureF).ok()
-        });
+        let from_api = api_temperature_f(p);
         Ok(LatestObservation {
             station: city.station_id.clone(),
             at,
@@ -326,21 +319,7 @@ impl NwsClient {
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             let m = metar::parse(raw);
-            let api_temp = p.get("temperature").and_then(|t| {
-                let qc = t
-                    .get("qualityControl")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                if qc.ends_with('X') {
-                    return None; // failed quality control
-                }
-                let value = t.get("value")?.as_f64()?;
-                let unit = t
-                    .get("unitCode")
-                    .and_then(Value::as_str)
-                    .unwrap_or("wmoUnit:degC");
-                convert(value, unit, Quantity::TemperatureF).ok()
-            });
+            let api_temp = api_temperature_f(p);
             let mut candidates: Vec<(f64, &'static str)> = Vec::new();
             match (m.temperature_c, api_temp) {
                 (Some(c), _) => candidates.push((c_to_f(c), "t_group")),
@@ -408,6 +387,24 @@ pub fn gridpoint_days(
         }
     }
     Ok(out)
+}
+
+/// An observation's `temperature` in °F, unless missing or failed quality control (`X`).
+fn api_temperature_f(p: &Value) -> Option<f64> {
+    let t = p.get("temperature")?;
+    let qc = t
+        .get("qualityControl")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if qc.ends_with('X') {
+        return None;
+    }
+    let value = t.get("value")?.as_f64()?;
+    let unit = t
+        .get("unitCode")
+        .and_then(Value::as_str)
+        .unwrap_or("wmoUnit:degC");
+    convert(value, unit, Quantity::TemperatureF).ok()
 }
 
 /// Why a gridpoint day could not be built.
