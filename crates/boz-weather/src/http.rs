@@ -195,6 +195,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_limiter_allows_no_burst() {
+        // One request at a time: a second request right after the first must wait its turn.
+        let l = rate_limiter(1.0);
+        assert!(l.check().is_ok());
+        assert!(l.check().is_err());
+        let shared = l.clone();
+        assert!(shared.check().is_err(), "clones share the same budget");
+    }
+
+    #[test]
     fn paths_never_carry_the_query() {
         assert_eq!(
             path_of("https://api.open-meteo.com/v1/forecast?apikey=SECRET"),
