@@ -1,0 +1,10 @@
+//! `boz-kalshi`: the MARKET module. So far: the weather-market model ([`market`]), which turns
+//! a Kalshi daily-high event into one city's climate day and its brackets with exact whole-degree
+//! semantics. The REST and WebSocket clients and the paper exchange come with the rest of the
+//! Kalshi issue.
+//!
+//! Log tag: MARKET. May depend on: layer L0 (`boz-common`) and external crates (layer L1).
+
+pub mod market;
+
+pub use market::{Bracket, MarketModelError, WeatherEvent};
