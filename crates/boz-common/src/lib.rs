@@ -14,6 +14,7 @@
 pub mod city;
 pub mod config;
 pub mod error;
+pub mod fees;
 pub mod log_tag;
 pub mod money;
 pub mod ports;

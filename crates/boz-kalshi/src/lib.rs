@@ -5,6 +5,8 @@
 //!
 //! Log tag: MARKET. May depend on: layer L0 (`boz-common`) and external crates (layer L1).
 
+pub mod book;
 pub mod market;
+pub mod paper;
 
 pub use market::{Bracket, MarketModelError, WeatherEvent};
