@@ -54,7 +54,11 @@ fn benches(c: &mut Criterion) {
     c.bench_function("book/apply one delta (add then remove, 99 levels)", |b| {
         b.iter(|| {
             let price = prices[i % prices.len()];
-            let side = if i.is_multiple_of(2) { Side::Yes } else { Side::No };
+            let side = if i.is_multiple_of(2) {
+                Side::Yes
+            } else {
+                Side::No
+            };
             seq += 1;
             book.apply_delta(seq, side, price, Decimal::TEN, now)
                 .unwrap();
