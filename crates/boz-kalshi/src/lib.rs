@@ -1,6 +1,7 @@
 //! `boz-kalshi`: the MARKET module. So far: the weather-market model ([`market`]), which turns
 //! a Kalshi daily-high event into one city's climate day and its brackets with exact whole-degree
-//! semantics. The REST and WebSocket clients and the paper exchange come with the rest of the
+//! semantics; order books ([`book`]); the paper exchange ([`paper`]); and the core of the REST
+//! client ([`rest`]). The WebSocket feed and the remaining endpoints come with the rest of the
 //! Kalshi issue.
 //!
 //! Log tag: MARKET. May depend on: layer L0 (`boz-common`) and external crates (layer L1).
@@ -8,5 +9,6 @@
 pub mod book;
 pub mod market;
 pub mod paper;
+pub mod rest;
 
 pub use market::{Bracket, MarketModelError, WeatherEvent};

@@ -5,23 +5,13 @@
 //!   objects for the four cities, 2024-08 to 2025-05 (read for parsing only; nothing is fitted);
 //! - `../shared/data/peers/jetpackjules-kalshi-trader/`: KXHIGHNY tickers only.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
-
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 
 use boz_kalshi::market::{event_from_api, event_from_tickers, settled_high};
 use serde_json::Value;
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
-
-fn gz_lines(path: &str) -> Vec<String> {
-    let f = std::fs::File::open(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    BufReader::new(flate2::read::GzDecoder::new(f))
-        .lines()
-        .map(Result::unwrap)
-        .collect()
-}
+use super::{SHARED, gz_lines};
 
 #[test]
 fn every_recorded_event_of_the_four_cities() {
