@@ -151,6 +151,54 @@ pub const SETTINGS: &[SettingSpec] = &[
         "Most weather requests (city x source) in flight at once",
     ),
     spec(
+        "KALSHI_ENV",
+        Some("demo"),
+        false,
+        "`demo` or `prod`: which Kalshi hosts to use (demo keys work only on demo)",
+    ),
+    spec(
+        "KALSHI_BASE_URL",
+        None,
+        false,
+        "Overrides the REST base URL, including `/trade-api/v2` (default: the KALSHI_ENV host)",
+    ),
+    spec(
+        "KALSHI_WS_URL",
+        None,
+        false,
+        "Overrides the WebSocket URL (default: the KALSHI_ENV host)",
+    ),
+    spec(
+        "KALSHI_API_KEY_ID",
+        None,
+        true,
+        "Kalshi API key id for single-user command-line use",
+    ),
+    spec(
+        "KALSHI_PRIVATE_KEY_PATH",
+        None,
+        false,
+        "A PEM file holding the Kalshi private key (PKCS#1 or PKCS#8)",
+    ),
+    spec(
+        "KALSHI_PRIVATE_KEY",
+        None,
+        true,
+        "The Kalshi private key PEM itself (instead of KALSHI_PRIVATE_KEY_PATH)",
+    ),
+    spec(
+        "KALSHI_READ_TOKENS_PER_SECOND",
+        Some("200"),
+        false,
+        "Client-side Read budget (Basic tier: 200 tokens/s; a request costs 10)",
+    ),
+    spec(
+        "KALSHI_WRITE_TOKENS_PER_SECOND",
+        Some("100"),
+        false,
+        "Client-side Write budget (Basic tier: 100 tokens/s)",
+    ),
+    spec(
         "DEFAULT_MAX_TRADE_SIZE",
         Some("1.00"),
         false,
@@ -223,6 +271,38 @@ pub const SETTINGS: &[SettingSpec] = &[
 pub enum Environment {
     Development,
     Production,
+}
+
+/// Which Kalshi environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KalshiEnv {
+    Demo,
+    Prod,
+}
+
+impl KalshiEnv {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KalshiEnv::Demo => "demo",
+            KalshiEnv::Prod => "prod",
+        }
+    }
+
+    /// The documented REST base URL.
+    pub fn rest_url(self) -> &'static str {
+        match self {
+            KalshiEnv::Demo => "https://external-api.demo.kalshi.co/trade-api/v2",
+            KalshiEnv::Prod => "https://external-api.kalshi.com/trade-api/v2",
+        }
+    }
+
+    /// The documented WebSocket URL.
+    pub fn ws_url(self) -> &'static str {
+        match self {
+            KalshiEnv::Demo => "wss://external-api-ws.demo.kalshi.co/trade-api/ws/v2",
+            KalshiEnv::Prod => "wss://external-api-ws.kalshi.com/trade-api/ws/v2",
+        }
+    }
 }
 
 /// Human text lines or JSON lines.
@@ -353,6 +433,14 @@ pub struct Settings {
     pub open_meteo_models: Vec<String>,
     pub open_meteo_ensemble_models: Vec<String>,
     pub http_timeout_seconds: u32,
+    pub kalshi_env: KalshiEnv,
+    pub kalshi_base_url: Option<String>,
+    pub kalshi_ws_url: Option<String>,
+    pub kalshi_api_key_id: Option<SecretString>,
+    pub kalshi_private_key_path: Option<PathBuf>,
+    pub kalshi_private_key: Option<SecretString>,
+    pub kalshi_read_tokens_per_second: u32,
+    pub kalshi_write_tokens_per_second: u32,
     pub weather_fetch_concurrency: u32,
     pub default_max_trade_size: Dollars,
     pub default_daily_loss_limit: Dollars,
@@ -579,6 +667,31 @@ impl Settings {
         )?;
         let weather_fetch_concurrency =
             v.parse("WEATHER_FETCH_CONCURRENCY", positive("a whole number"))?;
+        let kalshi_env = v.parse("KALSHI_ENV", |s| match s.to_ascii_lowercase().as_str() {
+            "demo" => Ok(KalshiEnv::Demo),
+            "prod" | "production" => Ok(KalshiEnv::Prod),
+            _ => Err(format!("{s:?} is not demo or prod")),
+        })?;
+        let kalshi_base_url = v.optional("KALSHI_BASE_URL", base_url)?;
+        let kalshi_ws_url = v.optional("KALSHI_WS_URL", |s| {
+            if s.starts_with("ws://") || s.starts_with("wss://") {
+                Ok(s.trim_end_matches('/').to_string())
+            } else {
+                Err(format!("{s:?} is not a ws:// or wss:// URL"))
+            }
+        })?;
+        let kalshi_api_key_id = v.optional("KALSHI_API_KEY_ID", |s| Ok(SecretString::from(s)))?;
+        let kalshi_private_key_path =
+            v.optional("KALSHI_PRIVATE_KEY_PATH", |s| Ok(PathBuf::from(s)))?;
+        let kalshi_private_key = v.optional("KALSHI_PRIVATE_KEY", |s| Ok(SecretString::from(s)))?;
+        let kalshi_read_tokens_per_second = v.parse(
+            "KALSHI_READ_TOKENS_PER_SECOND",
+            positive("a whole number of tokens"),
+        )?;
+        let kalshi_write_tokens_per_second = v.parse(
+            "KALSHI_WRITE_TOKENS_PER_SECOND",
+            positive("a whole number of tokens"),
+        )?;
         let default_max_trade_size = v.parse("DEFAULT_MAX_TRADE_SIZE", dollars)?;
         let default_daily_loss_limit = v.parse("DEFAULT_DAILY_LOSS_LIMIT", dollars)?;
         let default_max_daily_exposure = v.parse("DEFAULT_MAX_DAILY_EXPOSURE", dollars)?;
@@ -629,6 +742,14 @@ impl Settings {
             open_meteo_ensemble_models,
             http_timeout_seconds,
             weather_fetch_concurrency,
+            kalshi_env,
+            kalshi_base_url,
+            kalshi_ws_url,
+            kalshi_api_key_id,
+            kalshi_private_key_path,
+            kalshi_private_key,
+            kalshi_read_tokens_per_second,
+            kalshi_write_tokens_per_second,
             default_max_trade_size,
             default_daily_loss_limit,
             default_max_daily_exposure,
@@ -736,6 +857,18 @@ mod tests {
             ["ncep_gefs025", "ecmwf_ifs025_ensemble"]
         );
         assert_eq!(s.http_timeout_seconds, 20);
+        assert_eq!(s.kalshi_env, KalshiEnv::Demo);
+        assert_eq!(
+            s.kalshi_env.rest_url(),
+            "https://external-api.demo.kalshi.co/trade-api/v2"
+        );
+        assert_eq!(
+            (
+                s.kalshi_read_tokens_per_second,
+                s.kalshi_write_tokens_per_second
+            ),
+            (200, 100)
+        );
         assert!(s.encryption_key.is_none());
         let u = s.default_user_settings().unwrap();
         assert_eq!(u.cities.len(), 4);
@@ -779,6 +912,8 @@ mod tests {
             ("OPEN_METEO_MODELS", " , ", "at least one model"),
             ("OPEN_METEO_MODELS", "gfs;rm -rf", "not a model name"),
             ("HTTP_TIMEOUT_SECONDS", "0", "at least 1"),
+            ("KALSHI_ENV", "live", "demo or prod"),
+            ("KALSHI_WS_URL", "https://x", "ws://"),
             (
                 "DEFAULT_MAX_TRADE_SIZE",
                 "100.00",

@@ -56,6 +56,45 @@ impl PriceRange {
     }
 }
 
+/// A market's valid prices from its `price_ranges` (`[{"start","end","step"}]`, dollar strings);
+/// whole cents when the market does not say.
+pub fn price_ranges(market: &serde_json::Value) -> Result<Vec<PriceRange>, String> {
+    let Some(list) = market
+        .get("price_ranges")
+        .and_then(serde_json::Value::as_array)
+    else {
+        return Ok(vec![PriceRange::WHOLE_CENTS]);
+    };
+    let ticker = market
+        .get("ticker")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("?");
+    list.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let field = |k: &str| {
+                r.get(k)
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(|s| Decimal::from_str_exact(s).ok())
+                    .ok_or_else(|| {
+                        format!("{ticker}: price_ranges[{i}].{k} is not a decimal string")
+                    })
+            };
+            let range = PriceRange {
+                start: field("start")?,
+                end: field("end")?,
+                step: field("step")?,
+            };
+            if range.step <= Decimal::ZERO || range.end < range.start {
+                return Err(format!(
+                    "{ticker}: price_ranges[{i}] is empty or has no step"
+                ));
+            }
+            Ok(range)
+        })
+        .collect()
+}
+
 /// Whether `price` is on one of the grids.
 pub fn on_tick(ranges: &[PriceRange], price: Price) -> bool {
     ranges.iter().any(|r| r.allows(price.as_decimal()))
@@ -812,6 +851,30 @@ mod tests {
             }],
         );
         assert!(on_tick(&x.lock().ticks[T], p("0.255")));
+    }
+
+    #[test]
+    fn price_ranges_from_the_market() {
+        let m = serde_json::json!({"ticker": "KXHIGHNY-X", "price_ranges": [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}]});
+        let r = price_ranges(&m).unwrap();
+        assert_eq!(r, vec![PriceRange::WHOLE_CENTS]);
+        assert!(on_tick(&r, p("0.56")) && !on_tick(&r, p("0.565")));
+        let tapered = serde_json::json!({"price_ranges": [
+            {"start": "0.0000", "end": "0.1000", "step": "0.0010"},
+            {"start": "0.1000", "end": "0.9000", "step": "0.0100"}
+        ]});
+        let r = price_ranges(&tapered).unwrap();
+        assert!(on_tick(&r, p("0.055")) && !on_tick(&r, p("0.555")) && on_tick(&r, p("0.55")));
+        assert_eq!(
+            price_ranges(&serde_json::json!({})).unwrap(),
+            vec![PriceRange::WHOLE_CENTS]
+        );
+        let bad = serde_json::json!({"ticker": "T", "price_ranges": [{"start": "0", "end": "1", "step": 0.01}]});
+        assert!(
+            price_ranges(&bad)
+                .unwrap_err()
+                .contains("price_ranges[0].step")
+        );
     }
 
     #[tokio::test]

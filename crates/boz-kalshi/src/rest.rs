@@ -452,7 +452,10 @@ impl KalshiClient {
     /// `GET /markets/{ticker}/orderbook`.
     pub async fn orderbook(&self, ticker: &str) -> Result<OrderBook, KalshiError> {
         let path = format!("/markets/{ticker}/orderbook");
-        let v = self.get(&path, &[("depth", "0".to_string())], true).await?;
+        // Public data: signed when credentials exist, readable without them.
+        let v = self
+            .get(&path, &[("depth", "0".to_string())], false)
+            .await?;
         OrderBook::from_rest(ticker, &v, self.clock.now()).map_err(|e| KalshiError::Malformed {
             path,
             reason: e.to_string(),
@@ -530,7 +533,8 @@ impl KalshiClient {
         }
     }
 
-    /// Finds an order of `ticker` by `client_order_id` (`GET /portfolio/orders`, every page).
+    /// Finds an order by `client_order_id` (`GET /portfolio/orders`, every page; `ticker` narrows
+    /// the search when not empty).
     pub async fn find_order(
         &self,
         ticker: &str,
@@ -583,6 +587,268 @@ impl KalshiClient {
                 .unwrap_or_default()
                 .to_string(),
         }))
+    }
+}
+
+/// The other endpoints, as raw JSON (their callers pick the fields they need). Lists are read
+/// through every page.
+impl KalshiClient {
+    /// `GET /exchange/schedule`.
+    pub async fn schedule(&self) -> Result<Value, KalshiError> {
+        self.get("/exchange/schedule", &[], false).await
+    }
+
+    /// `GET /markets` (every page).
+    pub async fn markets(&self, query: &[(&str, String)]) -> Result<Vec<Value>, KalshiError> {
+        self.get_all("/markets", query, "markets", false).await
+    }
+
+    /// `GET /markets/{ticker}`.
+    pub async fn market(&self, ticker: &str) -> Result<Value, KalshiError> {
+        let v = self.get(&format!("/markets/{ticker}"), &[], false).await?;
+        Ok(v.get("market").cloned().unwrap_or(v))
+    }
+
+    /// `GET /markets/orderbooks?tickers=..`: several books in one request.
+    pub async fn orderbooks(&self, tickers: &[&str]) -> Result<Vec<OrderBook>, KalshiError> {
+        let path = "/markets/orderbooks";
+        let v = self
+            .get(path, &[("tickers", tickers.join(","))], false)
+            .await?;
+        let now = self.clock.now();
+        let bad = |reason: String| KalshiError::Malformed {
+            path: path.to_string(),
+            reason,
+        };
+        v.get("orderbooks")
+            .and_then(Value::as_array)
+            .ok_or_else(|| bad("no orderbooks list".into()))?
+            .iter()
+            .map(|b| {
+                let ticker = b
+                    .get("ticker")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| bad("a book has no ticker".into()))?;
+                OrderBook::from_rest(ticker, b, now).map_err(|e| bad(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// `GET /markets/trades` (every page).
+    pub async fn trades(&self, query: &[(&str, String)]) -> Result<Vec<Value>, KalshiError> {
+        self.get_all("/markets/trades", query, "trades", false)
+            .await
+    }
+
+    /// `GET /series/{series}/markets/{ticker}/candlesticks`.
+    pub async fn candlesticks(
+        &self,
+        series: &str,
+        ticker: &str,
+        query: &[(&str, String)],
+    ) -> Result<Value, KalshiError> {
+        self.get(
+            &format!("/series/{series}/markets/{ticker}/candlesticks"),
+            query,
+            false,
+        )
+        .await
+    }
+
+    /// `DELETE /portfolio/events/orders/{id}` (idempotent: retried like a read).
+    pub async fn cancel_order(&self, order_id: &str, ticker: &str) -> Result<Value, KalshiError> {
+        let path = format!("/portfolio/events/orders/{order_id}");
+        let q = [("market_ticker", ticker.to_string())];
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.config.min_delay)
+            .with_max_times(self.config.retries)
+            .with_jitter();
+        (|| self.send(Method::DELETE, &path, &q, None, true))
+            .retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(KalshiError::is_transient)
+            .await
+    }
+
+    /// `POST /portfolio/events/orders/{id}/amend` (not retried).
+    pub async fn amend_order(&self, order_id: &str, body: &Value) -> Result<Value, KalshiError> {
+        self.send(
+            Method::POST,
+            &format!("/portfolio/events/orders/{order_id}/amend"),
+            &[],
+            Some(body),
+            true,
+        )
+        .await
+    }
+
+    /// `POST /portfolio/events/orders/{id}/decrease` with `reduce_by` or `reduce_to` (not retried).
+    pub async fn decrease_order(&self, order_id: &str, body: &Value) -> Result<Value, KalshiError> {
+        self.send(
+            Method::POST,
+            &format!("/portfolio/events/orders/{order_id}/decrease"),
+            &[],
+            Some(body),
+            true,
+        )
+        .await
+    }
+
+    /// `POST /portfolio/events/orders/batched` (not retried; look orders up by client id after
+    /// a failure).
+    pub async fn batch_create(&self, orders: &[OrderRequest]) -> Result<Value, KalshiError> {
+        let body = json!({"orders": orders.iter().map(Self::order_body).collect::<Vec<_>>()});
+        self.send(
+            Method::POST,
+            "/portfolio/events/orders/batched",
+            &[],
+            Some(&body),
+            true,
+        )
+        .await
+    }
+
+    /// `DELETE /portfolio/events/orders/batched`.
+    pub async fn batch_cancel(&self, order_ids: &[&str]) -> Result<Value, KalshiError> {
+        let body = json!({"orders": order_ids.iter().map(|id| json!({"order_id": id})).collect::<Vec<_>>()});
+        self.send(
+            Method::DELETE,
+            "/portfolio/events/orders/batched",
+            &[],
+            Some(&body),
+            true,
+        )
+        .await
+    }
+
+    /// `GET /portfolio/orders` (every page).
+    pub async fn orders(&self, query: &[(&str, String)]) -> Result<Vec<Value>, KalshiError> {
+        self.get_all("/portfolio/orders", query, "orders", true)
+            .await
+    }
+
+    /// `GET /portfolio/orders/{id}`.
+    pub async fn order(&self, order_id: &str) -> Result<Value, KalshiError> {
+        let v = self
+            .get(&format!("/portfolio/orders/{order_id}"), &[], true)
+            .await?;
+        Ok(v.get("order").cloned().unwrap_or(v))
+    }
+
+    /// `GET /portfolio/fills` (every page).
+    pub async fn fills(&self, query: &[(&str, String)]) -> Result<Vec<Value>, KalshiError> {
+        self.get_all("/portfolio/fills", query, "fills", true).await
+    }
+
+    /// `GET /portfolio/positions` (every page; unsettled positions only).
+    pub async fn positions(&self, query: &[(&str, String)]) -> Result<Vec<Value>, KalshiError> {
+        self.get_all("/portfolio/positions", query, "market_positions", true)
+            .await
+    }
+
+    /// `GET /portfolio/settlements` (every page).
+    pub async fn settlements(&self, query: &[(&str, String)]) -> Result<Vec<Value>, KalshiError> {
+        self.get_all("/portfolio/settlements", query, "settlements", true)
+            .await
+    }
+
+    /// `GET /historical/cutoff`.
+    pub async fn historical_cutoff(&self) -> Result<Value, KalshiError> {
+        self.get("/historical/cutoff", &[], false).await
+    }
+
+    /// `GET /historical/markets` (every page).
+    pub async fn historical_markets(
+        &self,
+        query: &[(&str, String)],
+    ) -> Result<Vec<Value>, KalshiError> {
+        self.get_all("/historical/markets", query, "markets", false)
+            .await
+    }
+
+    /// `GET /historical/trades` (every page).
+    pub async fn historical_trades(
+        &self,
+        query: &[(&str, String)],
+    ) -> Result<Vec<Value>, KalshiError> {
+        self.get_all("/historical/trades", query, "trades", false)
+            .await
+    }
+
+    /// `GET /historical/markets/{ticker}/candlesticks`.
+    pub async fn historical_candlesticks(
+        &self,
+        ticker: &str,
+        query: &[(&str, String)],
+    ) -> Result<Value, KalshiError> {
+        self.get(
+            &format!("/historical/markets/{ticker}/candlesticks"),
+            query,
+            false,
+        )
+        .await
+    }
+
+    /// `GET /historical/fills` and `/historical/orders` (every page).
+    pub async fn historical_fills(
+        &self,
+        query: &[(&str, String)],
+    ) -> Result<Vec<Value>, KalshiError> {
+        self.get_all("/historical/fills", query, "fills", true)
+            .await
+    }
+
+    pub async fn historical_orders(
+        &self,
+        query: &[(&str, String)],
+    ) -> Result<Vec<Value>, KalshiError> {
+        self.get_all("/historical/orders", query, "orders", true)
+            .await
+    }
+}
+
+/// Live (or demo) Kalshi behind the `Exchange` port.
+pub struct KalshiExchange(pub Arc<KalshiClient>);
+
+#[async_trait::async_trait]
+impl boz_common::ports::Exchange for KalshiExchange {
+    async fn place_order(&self, order: &OrderRequest) -> Result<OrderState, BozError> {
+        Ok(self.0.create_order(order).await?)
+    }
+
+    async fn cancel_order(&self, order_id: &str) -> Result<OrderState, BozError> {
+        let o = self.0.order(order_id).await?;
+        let ticker = o
+            .get("ticker")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let client_id = o
+            .get("client_order_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        self.0.cancel_order(order_id, &ticker).await?;
+        Ok(self
+            .0
+            .find_order(&ticker, &client_id)
+            .await?
+            .unwrap_or(OrderState {
+                order_id: order_id.to_string(),
+                client_order_id: client_id,
+                filled: Count::ZERO,
+                remaining: Count::ZERO,
+                fees: Dollars::ZERO,
+                status: "canceled".to_string(),
+            }))
+    }
+
+    async fn find_order(&self, client_order_id: &str) -> Result<Option<OrderState>, BozError> {
+        Ok(self.0.find_order("", client_order_id).await?)
+    }
+
+    async fn balance(&self) -> Result<Dollars, BozError> {
+        Ok(self.0.balance().await?)
     }
 }
 

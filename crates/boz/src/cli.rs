@@ -29,6 +29,21 @@ pub enum Command {
     /// Fetch forecasts and observations (NWS and Open-Meteo).
     #[command(subcommand)]
     Weather(WeatherCommand),
+    /// Show each open weather event's brackets with prices and the market-implied probability.
+    Markets {
+        /// Only this city (repeatable); default: every configured city.
+        #[arg(long = "city")]
+        cities: Vec<String>,
+        /// Only the event of this climate date.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Kalshi account tools.
+    #[command(subcommand)]
+    Kalshi(KalshiCommand),
     /// Print a new master key for ENCRYPTION_KEY (32 random bytes, URL-safe base64).
     Keygen,
     /// Manage the encryption of users' stored Kalshi keys.
@@ -62,6 +77,12 @@ pub enum WeatherCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KalshiCommand {
+    /// Check the configured Kalshi credentials (reads the balance) and print the environment.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]

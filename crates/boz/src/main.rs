@@ -12,7 +12,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ConfigCommand, DbCommand, KeysCommand, WeatherCommand};
+use crate::cli::{
+    Cli, Command, ConfigCommand, DbCommand, KalshiCommand, KeysCommand, WeatherCommand,
+};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -39,6 +41,10 @@ fn main() -> ExitCode {
             Command::Weather(WeatherCommand::Observe { cities, json }) => {
                 commands::weather::observe(&cities, json).await
             }
+            Command::Markets { cities, date, json } => {
+                commands::kalshi::markets(&cities, date, json).await
+            }
+            Command::Kalshi(KalshiCommand::Check) => commands::kalshi::check().await,
             Command::Keygen => commands::keys::keygen(),
             Command::Keys(KeysCommand::Rotate { new_key_file }) => {
                 commands::keys::rotate(new_key_file.as_deref()).await

@@ -51,6 +51,9 @@ fn every_command_has_help() {
         vec!["weather", "--help"],
         vec!["weather", "fetch", "--help"],
         vec!["weather", "observe", "--help"],
+        vec!["markets", "--help"],
+        vec!["kalshi", "--help"],
+        vec!["kalshi", "check", "--help"],
         vec!["keygen", "--help"],
         vec!["keys", "--help"],
         vec!["keys", "rotate", "--help"],
@@ -663,4 +666,150 @@ async fn weather_observe_prints_the_running_maximum() {
     // The recorded METAR's T-group: 22.8 °C = 73.04 °F (its 6-hour group began before the day
     // unless the test runs after 06:00 standard time; either way at least the T-group).
     assert!(v[0]["max_f"].as_f64().unwrap() >= 73.04 - 1e-9);
+}
+
+// ---------------------------------------------------------------- Kalshi
+
+/// The recorded KXHIGHNY-24NOV24 markets (DOMAIN.md §1).
+fn recorded_event() -> serde_json::Value {
+    let m = |t: &str, st: &str, floor: Option<i32>, cap: Option<i32>, sub: &str| {
+        serde_json::json!({"ticker": format!("KXHIGHNY-24NOV24-{t}"), "strike_type": st,
+            "floor_strike": floor, "cap_strike": cap, "yes_sub_title": sub})
+    };
+    serde_json::json!({
+        "event_ticker": "KXHIGHNY-24NOV24", "series_ticker": "KXHIGHNY",
+        "markets": [
+            m("T49", "less", None, Some(49), "48° or below"),
+            m("B49.5", "between", Some(49), Some(50), "49° to 50°"),
+            m("B51.5", "between", Some(51), Some(52), "51° to 52°"),
+            m("B53.5", "between", Some(53), Some(54), "53° to 54°"),
+            m("B55.5", "between", Some(55), Some(56), "55° to 56°"),
+            m("T56", "greater", Some(56), None, "57° or above"),
+        ]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markets_prints_brackets_prices_and_implied_probabilities() {
+    use wiremock::matchers::{path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(path("/trade-api/v2/events"))
+        .and(query_param("series_ticker", "KXHIGHNY"))
+        .and(query_param("status", "open"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"events": [recorded_event()], "cursor": ""})),
+        )
+        .mount(&server)
+        .await;
+    // Every bracket: YES bid b, NO bid 0.98 - b, so the YES ask is b + 0.02 and the mid b + 0.01.
+    let bids = [
+        ("T49", "0.04"),
+        ("B49.5", "0.14"),
+        ("B51.5", "0.29"),
+        ("B53.5", "0.29"),
+        ("B55.5", "0.14"),
+        ("T56", "0.04"),
+    ];
+    let books: Vec<serde_json::Value> = bids
+        .iter()
+        .map(|(t, b)| {
+            let bid: f64 = b.parse().unwrap();
+            serde_json::json!({"ticker": format!("KXHIGHNY-24NOV24-{t}"), "orderbook_fp": {
+                "yes_dollars": [[b, "10.00"]], "no_dollars": [[format!("{:.4}", 0.98 - bid), "7.00"]]}})
+        })
+        .collect();
+    Mock::given(path("/trade-api/v2/markets/orderbooks"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"orderbooks": books})),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().to_path_buf();
+    let base = format!("{}/trade-api/v2", server.uri());
+    let out = tokio::task::spawn_blocking(move || {
+        boz(
+            &dir_path,
+            &[("KALSHI_BASE_URL", &base)],
+            &["markets", "--city", "NYC", "--json"],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let b = v[0]["brackets"].as_array().unwrap();
+    assert_eq!(b.len(), 6);
+    assert_eq!(
+        (b[0]["lower_bound_f"].clone(), b[0]["upper_bound_f"].clone()),
+        (serde_json::Value::Null, serde_json::json!(48))
+    );
+    assert_eq!(
+        (b[5]["lower_bound_f"].clone(), b[5]["upper_bound_f"].clone()),
+        (serde_json::json!(57), serde_json::Value::Null)
+    );
+    assert_eq!(b[3]["yes_bid"], "0.2900");
+    assert_eq!(b[3]["yes_ask"], "0.3100");
+    assert_eq!(b[3]["yes_ask_size"], "7.00");
+    // Mids 0.05, 0.15, 0.30, 0.30, 0.15, 0.05 sum to 1.00.
+    let sum: f64 = b
+        .iter()
+        .map(|x| x["implied_probability"].as_f64().unwrap())
+        .sum();
+    assert!((sum - 1.0).abs() < 1e-9);
+    assert!((b[2]["implied_probability"].as_f64().unwrap() - 0.30).abs() < 1e-9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kalshi_check_reads_the_balance_with_signed_requests() {
+    use aws_lc_rs::encoding::AsDer;
+    use wiremock::matchers::{header_exists, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(path("/trade-api/v2/portfolio/balance"))
+        .and(header_exists("KALSHI-ACCESS-KEY"))
+        .and(header_exists("KALSHI-ACCESS-TIMESTAMP"))
+        .and(header_exists("KALSHI-ACCESS-SIGNATURE"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"balance": 123456, "balance_dollars": "1234.56"}),
+            ),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let kp = aws_lc_rs::signature::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let key_pem = pem::encode(&pem::Pem::new(
+        "PRIVATE KEY",
+        kp.as_der().unwrap().as_ref().to_vec(),
+    ));
+    std::fs::write(dir.path().join("kalshi.pem"), &key_pem).unwrap();
+    let dir_path = dir.path().to_path_buf();
+    let base = format!("{}/trade-api/v2", server.uri());
+    let out = tokio::task::spawn_blocking(move || {
+        boz(
+            &dir_path,
+            &[
+                ("KALSHI_BASE_URL", &base),
+                ("KALSHI_API_KEY_ID", "key-123"),
+                ("KALSHI_PRIVATE_KEY_PATH", "kalshi.pem"),
+            ],
+            &["kalshi", "check"],
+        )
+    })
+    .await
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(stdout.contains("Kalshi environment: demo"), "{stdout}");
+    assert!(
+        stdout.contains("Credentials are valid. Balance: $1234.56"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("PRIVATE KEY"));
+    let none = boz(dir.path(), &[], &["kalshi", "check"]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(text(&none.stderr).contains("no credentials"));
 }

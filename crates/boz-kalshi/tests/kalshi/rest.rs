@@ -550,3 +550,90 @@ fn the_three_error_shapes() {
         (String::new(), "<html>oops</html>".into())
     );
 }
+
+#[tokio::test]
+async fn the_other_endpoints_use_the_documented_paths_and_lists() {
+    let f = fake(2000).await;
+    reject_unsigned(&f).await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    for (p, key) in [
+        ("/portfolio/fills", "fills"),
+        ("/portfolio/positions", "market_positions"),
+        ("/portfolio/settlements", "settlements"),
+        ("/portfolio/orders", "orders"),
+        ("/markets", "markets"),
+        ("/markets/trades", "trades"),
+        ("/historical/markets", "markets"),
+        ("/historical/trades", "trades"),
+    ] {
+        // Two pages each: the second ends with a missing cursor.
+        Mock::given(method("GET"))
+            .and(path(format!("{PREFIX}{p}")))
+            .and(query_param("cursor", "2"))
+            .and(signed(&f))
+            .respond_with(ok(json!({key: [{"n": 2}]})))
+            .mount(&f.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(format!("{PREFIX}{p}")))
+            .and(signed(&f))
+            .respond_with(ok(json!({key: [{"n": 1}], "cursor": "2"})))
+            .with_priority(10)
+            .mount(&f.server)
+            .await;
+    }
+    let c = &f.client;
+    assert_eq!(c.fills(&[]).await.unwrap().len(), 2);
+    assert_eq!(c.positions(&[]).await.unwrap().len(), 2);
+    assert_eq!(c.settlements(&[]).await.unwrap().len(), 2);
+    assert_eq!(c.orders(&[]).await.unwrap().len(), 2);
+    assert_eq!(
+        c.markets(&[("series_ticker", "KXHIGHNY".into())])
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(c.trades(&[]).await.unwrap().len(), 2);
+    assert_eq!(c.historical_markets(&[]).await.unwrap().len(), 2);
+    assert_eq!(c.historical_trades(&[]).await.unwrap().len(), 2);
+
+    let book: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!(
+            "{SHARED}/kalshi/samples/orderbook-response-docs-example.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    Mock::given(method("GET"))
+        .and(path(format!("{PREFIX}/markets/orderbooks")))
+        .and(query_param("tickers", "A-1,B-2"))
+        .and(signed(&f))
+        .respond_with(ok(json!({"orderbooks": [
+            {"ticker": "A-1", "orderbook_fp": book["orderbook_fp"]},
+            {"ticker": "B-2", "orderbook_fp": {"yes_dollars": [], "no_dollars": [["0.4000", "3.00"]]}}
+        ]})))
+        .mount(&f.server)
+        .await;
+    let books = c.orderbooks(&["A-1", "B-2"]).await.unwrap();
+    assert_eq!(
+        books[1].best_ask(Side::Yes),
+        Some((Price::parse("0.60").unwrap(), Count::whole(3)))
+    );
+
+    // The cancel is signed over its path without the query string.
+    Mock::given(method("DELETE"))
+        .and(path(format!("{PREFIX}/portfolio/events/orders/o-1")))
+        .and(query_param("market_ticker", "A-1"))
+        .and(signed(&f))
+        .respond_with(ok(
+            json!({"order_id": "o-1", "reduced_by": "10.00", "ts_ms": 1}),
+        ))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    assert_eq!(
+        c.cancel_order("o-1", "A-1").await.unwrap()["reduced_by"],
+        "10.00"
+    );
+}

@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod db;
+pub mod kalshi;
 pub mod keys;
 pub mod run;
 pub mod weather;
