@@ -10,5 +10,6 @@ pub mod book;
 pub mod market;
 pub mod paper;
 pub mod rest;
+pub mod ws;
 
 pub use market::{Bracket, MarketModelError, WeatherEvent};

@@ -181,9 +181,22 @@ fn classify(status: u16, body: &str) -> KalshiError {
     }
 }
 
+/// The status-and-body classification, exposed for tests.
+#[doc(hidden)]
+pub fn classify_for_tests(status: u16, body: &str) -> KalshiError {
+    classify(status, body)
+}
+
 fn limiter(tokens_per_second: u32) -> DefaultDirectRateLimiter {
     let rate = NonZeroU32::new(tokens_per_second.max(REQUEST_COST)).unwrap_or(NonZeroU32::MIN);
     RateLimiter::direct(Quota::per_second(rate))
+}
+
+/// How to decrease a resting order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decrease {
+    By(Count),
+    To(Count),
 }
 
 /// A series' facts this system uses.
@@ -670,28 +683,38 @@ impl KalshiClient {
             .await
     }
 
-    /// `POST /portfolio/events/orders/{id}/amend` (not retried).
-    pub async fn amend_order(&self, order_id: &str, body: &Value) -> Result<Value, KalshiError> {
-        self.send(
-            Method::POST,
-            &format!("/portfolio/events/orders/{order_id}/amend"),
-            &[],
-            Some(body),
-            true,
-        )
-        .await
+    /// `POST /portfolio/events/orders/{id}/amend` (not retried): a new price of the side bought
+    /// and a new total `count` (filled plus resting).
+    pub async fn amend_order(
+        &self,
+        order_id: &str,
+        order: &OrderRequest,
+        updated_client_order_id: Option<&str>,
+    ) -> Result<Value, KalshiError> {
+        let full = Self::order_body(order);
+        let mut body = json!({
+            "ticker": full["ticker"], "side": full["side"], "price": full["price"],
+            "count": full["count"], "client_order_id": full["client_order_id"],
+        });
+        if let Some(id) = updated_client_order_id {
+            body["updated_client_order_id"] = json!(id);
+        }
+        let path = format!("/portfolio/events/orders/{order_id}/amend");
+        self.send(Method::POST, &path, &[], Some(&body), true).await
     }
 
-    /// `POST /portfolio/events/orders/{id}/decrease` with `reduce_by` or `reduce_to` (not retried).
-    pub async fn decrease_order(&self, order_id: &str, body: &Value) -> Result<Value, KalshiError> {
-        self.send(
-            Method::POST,
-            &format!("/portfolio/events/orders/{order_id}/decrease"),
-            &[],
-            Some(body),
-            true,
-        )
-        .await
+    /// `POST /portfolio/events/orders/{id}/decrease` (not retried).
+    pub async fn decrease_order(
+        &self,
+        order_id: &str,
+        decrease: Decrease,
+    ) -> Result<Value, KalshiError> {
+        let body = match decrease {
+            Decrease::By(c) => json!({"reduce_by": c.to_kalshi_string()}),
+            Decrease::To(c) => json!({"reduce_to": c.to_kalshi_string()}),
+        };
+        let path = format!("/portfolio/events/orders/{order_id}/decrease");
+        self.send(Method::POST, &path, &[], Some(&body), true).await
     }
 
     /// `POST /portfolio/events/orders/batched` (not retried; look orders up by client id after

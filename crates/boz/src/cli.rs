@@ -81,8 +81,13 @@ pub enum WeatherCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KalshiCommand {
-    /// Check the configured Kalshi credentials (reads the balance) and print the environment.
-    Check,
+    /// Check Kalshi credentials (reads the balance) and print the environment: those of
+    /// KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY(_PATH), or a stored user's with --user.
+    Check {
+        /// A user id: check the key stored (encrypted) for this user.
+        #[arg(long)]
+        user: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

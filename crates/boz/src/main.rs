@@ -4,6 +4,7 @@
 //! It reads the settings, picks SQLite or PostgreSQL, wires the stores and services together,
 //! and runs the command asked for. `anyhow` is used here only.
 
+mod accounts;
 mod cli;
 mod commands;
 mod setup;
@@ -44,7 +45,9 @@ fn main() -> ExitCode {
             Command::Markets { cities, date, json } => {
                 commands::kalshi::markets(&cities, date, json).await
             }
-            Command::Kalshi(KalshiCommand::Check) => commands::kalshi::check().await,
+            Command::Kalshi(KalshiCommand::Check { user }) => {
+                commands::kalshi::check(user.as_deref()).await
+            }
             Command::Keygen => commands::keys::keygen(),
             Command::Keys(KeysCommand::Rotate { new_key_file }) => {
                 commands::keys::rotate(new_key_file.as_deref()).await

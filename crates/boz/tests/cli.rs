@@ -812,4 +812,32 @@ async fn kalshi_check_reads_the_balance_with_signed_requests() {
     let none = boz(dir.path(), &[], &["kalshi", "check"]);
     assert_eq!(none.status.code(), Some(2));
     assert!(text(&none.stderr).contains("no credentials"));
+
+    // A stored user's encrypted key works the same way.
+    let vault = KeyVault::new(OLD_KEY).unwrap();
+    let token = vault.encrypt("trader-1", &key_pem).unwrap();
+    let db_path = dir.path().join("boz.sqlite");
+    tokio::task::spawn_blocking(move || {
+        with_store(&db_path, async |store| {
+            store
+                .create_user(&stored_user("trader-1", token))
+                .await
+                .unwrap()
+        })
+    })
+    .await
+    .unwrap();
+    let dir_path = dir.path().to_path_buf();
+    let base = format!("{}/trade-api/v2", server.uri());
+    let out = tokio::task::spawn_blocking(move || {
+        boz(
+            &dir_path,
+            &[("KALSHI_BASE_URL", &base), ("ENCRYPTION_KEY", OLD_KEY)],
+            &["kalshi", "check", "--user", "trader-1"],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Credentials are valid. Balance: $1234.56"));
 }

@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader};
 
 mod recorded_events;
 mod rest;
+mod ws;
 
 pub const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 

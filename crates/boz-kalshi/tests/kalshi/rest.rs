@@ -72,35 +72,61 @@ impl Match for SignedBy {
     }
 }
 
-/// Accepts a create-order body only if it satisfies `CreateOrderV2Request` in the saved
-/// OpenAPI fragment: every required field, no unknown field, enums, and string formats.
-struct MatchesCreateOrderV2 {
+/// Accepts a request body only if it satisfies a request schema of a saved OpenAPI fragment:
+/// every required field, no unknown field, enums, and fixed-point string formats (items of an
+/// `orders` list that are orders are checked against `CreateOrderV2Request`).
+struct MatchesSchema {
     schema: serde_norway::Value,
+    name: String,
 }
 
+/// The create-order check.
+struct MatchesCreateOrderV2;
+
 impl MatchesCreateOrderV2 {
-    fn load() -> Self {
-        let text = std::fs::read_to_string(format!(
-            "{SHARED}/kalshi/openapi-fragments/CreateOrderV2.yaml"
-        ))
-        .unwrap();
+    fn load() -> MatchesSchema {
+        MatchesSchema::load("CreateOrderV2", "CreateOrderV2Request")
+    }
+}
+
+impl MatchesSchema {
+    fn load(file: &str, name: &str) -> Self {
+        let text =
+            std::fs::read_to_string(format!("{SHARED}/kalshi/openapi-fragments/{file}.yaml"))
+                .unwrap();
         let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap();
         Self {
             schema: doc["components"]["schemas"].clone(),
+            name: name.to_string(),
         }
     }
 
     fn check(&self, body: &Value) -> Result<(), String> {
         let schemas = &self.schema;
-        let req = &schemas["CreateOrderV2Request"];
+        let req = &schemas[self.name.as_str()];
+        if req.is_null() {
+            return Err(format!("no schema {}", self.name));
+        }
         let obj = body.as_object().ok_or("body is not an object")?;
-        for r in req["required"].as_sequence().ok_or("no required list")? {
+        for r in req["required"]
+            .as_sequence()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
             let r = r.as_str().unwrap();
             if !obj.contains_key(r) {
                 return Err(format!("missing required {r}"));
             }
         }
         let props = req["properties"].as_mapping().ok_or("no properties")?;
+        if let Some(orders) = obj.get("orders").and_then(Value::as_array) {
+            let create = MatchesCreateOrderV2::load();
+            for o in orders {
+                if o.get("ticker").is_some() {
+                    create.check(o)?;
+                }
+            }
+        }
         for (k, v) in obj {
             let prop = props.get(k.as_str()).ok_or(format!("unknown field {k}"))?;
             // Resolve a $ref (directly or inside allOf) to find enums and fixed-point types.
@@ -143,7 +169,7 @@ impl MatchesCreateOrderV2 {
     }
 }
 
-impl Match for MatchesCreateOrderV2 {
+impl Match for MatchesSchema {
     fn matches(&self, req: &Request) -> bool {
         let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
             return false;
@@ -636,4 +662,117 @@ async fn the_other_endpoints_use_the_documented_paths_and_lists() {
         c.cancel_order("o-1", "A-1").await.unwrap()["reduced_by"],
         "10.00"
     );
+}
+
+#[tokio::test]
+async fn amend_decrease_and_batch_bodies_match_their_fragments() {
+    use boz_kalshi::rest::Decrease;
+    let f = fake(2000).await;
+    reject_unsigned(&f).await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    Mock::given(method("POST"))
+        .and(path(format!("{PREFIX}/portfolio/events/orders/o-1/amend")))
+        .and(signed(&f))
+        .and(MatchesSchema::load("AmendOrderV2", "AmendOrderV2Request"))
+        .respond_with(ok(json!({"order": {"order_id": "o-1"}})))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "{PREFIX}/portfolio/events/orders/o-1/decrease"
+        )))
+        .and(signed(&f))
+        .and(MatchesSchema::load(
+            "DecreaseOrderV2",
+            "DecreaseOrderV2Request",
+        ))
+        .respond_with(ok(json!({"order": {"order_id": "o-1"}})))
+        .expect(2)
+        .mount(&f.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{PREFIX}/portfolio/events/orders/batched")))
+        .and(signed(&f))
+        .and(MatchesSchema::load(
+            "BatchCreateOrdersV2",
+            "BatchCreateOrdersV2Request",
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"orders": []})))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("{PREFIX}/portfolio/events/orders/batched")))
+        .and(signed(&f))
+        .and(MatchesSchema::load(
+            "BatchCancelOrdersV2",
+            "BatchCancelOrdersV2Request",
+        ))
+        .respond_with(ok(json!({"orders": []})))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    let c = &f.client;
+    c.amend_order("o-1", &order("c-1", Side::Yes), Some("c-1b"))
+        .await
+        .unwrap();
+    c.decrease_order("o-1", Decrease::By(Count::whole(2)))
+        .await
+        .unwrap();
+    c.decrease_order("o-1", Decrease::To(Count::parse("1.5").unwrap()))
+        .await
+        .unwrap();
+    c.batch_create(&[order("c-2", Side::Yes), order("c-3", Side::No)])
+        .await
+        .unwrap();
+    c.batch_cancel(&["o-2", "o-3"]).await.unwrap();
+}
+
+#[test]
+fn typed_errors_from_status_and_code() {
+    use boz_kalshi::rest::classify_for_tests as classify;
+    assert!(matches!(
+        classify(
+            400,
+            r#"{"error":{"code":"MARKET_INACTIVE","message":"closed"}}"#
+        ),
+        KalshiError::MarketInactive { .. }
+    ));
+    assert!(matches!(
+        classify(
+            400,
+            r#"{"error":{"code":"insufficient_balance","message":"x"}}"#
+        ),
+        KalshiError::InsufficientBalance { .. }
+    ));
+    assert!(matches!(
+        classify(400, r#"{"code":"available_balance_too_low","message":"x"}"#),
+        KalshiError::InsufficientBalance { .. }
+    ));
+    assert!(matches!(
+        classify(
+            400,
+            r#"{"error":{"code":"invalid_order_size","message":"x"}}"#
+        ),
+        KalshiError::InvalidOrder { .. }
+    ));
+    assert!(matches!(
+        classify(404, r#"{"error":{"code":"not_found","message":"x"}}"#),
+        KalshiError::NotFound { .. }
+    ));
+    assert!(matches!(
+        classify(429, r#"{"error":"too many requests"}"#),
+        KalshiError::RateLimited { .. }
+    ));
+    assert!(matches!(
+        classify(503, "down"),
+        KalshiError::Upstream { status: 503, .. }
+    ));
+    let e: boz_common::BozError = classify(
+        400,
+        r#"{"error":{"code":"insufficient_balance","message":"x"}}"#,
+    )
+    .into();
+    assert_eq!(e.kind, boz_common::ErrorKind::InsufficientBalanceError);
 }

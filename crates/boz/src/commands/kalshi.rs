@@ -49,13 +49,17 @@ fn credentials(settings: &Settings) -> Result<Option<Credentials>> {
 }
 
 pub fn client(settings: &Settings) -> Result<KalshiClient> {
+    client_with(settings, credentials(settings)?)
+}
+
+fn client_with(settings: &Settings, credentials: Option<Credentials>) -> Result<KalshiClient> {
     let base_url = settings
         .kalshi_base_url
         .clone()
         .unwrap_or_else(|| settings.kalshi_env.rest_url().to_string());
     let config = KalshiConfig {
         base_url,
-        credentials: credentials(settings)?,
+        credentials,
         timeout: StdDuration::from_secs(u64::from(settings.http_timeout_seconds)),
         read_tokens_per_second: settings.kalshi_read_tokens_per_second,
         write_tokens_per_second: settings.kalshi_write_tokens_per_second,
@@ -181,9 +185,27 @@ pub async fn markets(codes: &[String], date: Option<NaiveDate>, json: bool) -> R
     Ok(())
 }
 
-pub async fn check() -> Result<()> {
+pub async fn check(user: Option<&str>) -> Result<()> {
     let settings = setup::settings()?;
-    let client = client(&settings)?;
+    let client = match user {
+        Some(id) => {
+            let key = setup::master_key(&settings)?;
+            let vault = boz_crypto::KeyVault::new(&key.text)?;
+            let db = setup::database(&settings).await?;
+            let store = db.store();
+            let creds = crate::accounts::user_credentials(store.as_ref(), &vault, id).await;
+            db.close().await;
+            client_with(&settings, Some(creds?))?
+        }
+        None => {
+            if settings.kalshi_api_key_id.is_none() {
+                bail!(
+                    "no credentials: set KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH (or KALSHI_PRIVATE_KEY), or pass --user"
+                );
+            }
+            client(&settings)?
+        }
+    };
     let base = settings
         .kalshi_base_url
         .clone()
@@ -192,11 +214,6 @@ pub async fn check() -> Result<()> {
         "Kalshi environment: {} ({base})",
         settings.kalshi_env.as_str()
     );
-    if settings.kalshi_api_key_id.is_none() {
-        bail!(
-            "no credentials: set KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH (or KALSHI_PRIVATE_KEY)"
-        );
-    }
     let balance = client
         .balance()
         .await
