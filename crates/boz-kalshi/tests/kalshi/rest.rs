@@ -776,3 +776,67 @@ fn typed_errors_from_status_and_code() {
     .into();
     assert_eq!(e.kind, boz_common::ErrorKind::InsufficientBalanceError);
 }
+
+#[tokio::test]
+async fn the_live_exchange_adapter_places_finds_cancels_and_reads_the_balance() {
+    use boz_common::ports::Exchange;
+    use boz_kalshi::rest::KalshiExchange;
+    let f = fake(2000).await;
+    reject_unsigned(&f).await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
+    Mock::given(method("POST"))
+        .and(path(format!("{PREFIX}/portfolio/events/orders")))
+        .and(signed(&f))
+        .and(MatchesCreateOrderV2::load())
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"order_id": "o-5", "fill_count": "0.00", "remaining_count": "10.00", "ts_ms": 1})))
+        .mount(&f.server)
+        .await;
+    let listed = json!({"orders": [{"order_id": "o-5", "client_order_id": "c-5", "ticker": "KXHIGHNY-26SEP01-B80.5", "status": "resting",
+        "fill_count_fp": "0.00", "remaining_count_fp": "10.00"}]});
+    Mock::given(method("GET"))
+        .and(path(format!("{PREFIX}/portfolio/orders")))
+        .and(signed(&f))
+        .respond_with(ok(listed))
+        .mount(&f.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{PREFIX}/portfolio/orders/o-5")))
+        .and(signed(&f))
+        .respond_with(ok(json!({"order": {"order_id": "o-5", "client_order_id": "c-5", "ticker": "KXHIGHNY-26SEP01-B80.5"}})))
+        .mount(&f.server)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("{PREFIX}/portfolio/events/orders/o-5")))
+        .and(query_param("market_ticker", "KXHIGHNY-26SEP01-B80.5"))
+        .and(signed(&f))
+        .respond_with(ok(json!({"order_id": "o-5", "reduced_by": "10.00"})))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{PREFIX}/portfolio/balance")))
+        .and(signed(&f))
+        .respond_with(ok(json!({"balance": 5000})))
+        .mount(&f.server)
+        .await;
+    let x = KalshiExchange(Arc::new(f.client));
+    let mut req = order("c-5", Side::Yes);
+    req.time_in_force = TimeInForce::GoodTillCanceled;
+    let placed = x.place_order(&req).await.unwrap();
+    assert_eq!(
+        (
+            placed.order_id.as_str(),
+            placed.remaining,
+            placed.status.as_str()
+        ),
+        ("o-5", Count::whole(10), "resting")
+    );
+    assert_eq!(x.find_order("c-5").await.unwrap().unwrap().order_id, "o-5");
+    assert!(x.find_order("nope").await.unwrap().is_none());
+    x.cancel_order("o-5").await.unwrap();
+    assert_eq!(
+        x.balance().await.unwrap(),
+        Dollars::parse("50.00").unwrap(),
+        "integer cents when balance_dollars is absent"
+    );
+}
