@@ -1,9 +1,10 @@
 //! Start-up shared by the commands: settings, cities, the master key, logging, the database.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use boz_common::city::{CityRegistry, install_registry};
+use boz_common::city::{City, CityCode, CityRegistry, install_registry, registry};
 use boz_common::config::{DatabaseUrl, Settings};
 use boz_crypto::{KeyVault, keyfile};
 use boz_store::Database;
@@ -80,6 +81,21 @@ pub fn report_key_source(key: &MasterKey) {
             tracing::info!(target: "AUTH", path = %path.display(), "using the development key file (ENCRYPTION_KEY is not set)");
         }
     }
+}
+
+/// The cities asked for (codes, any case), or every configured city.
+pub fn cities(codes: &[String]) -> Result<Vec<Arc<City>>> {
+    if codes.is_empty() {
+        return Ok(registry().all());
+    }
+    codes
+        .iter()
+        .map(|c| {
+            let code = CityCode::parse(&c.to_ascii_uppercase())?;
+            code.city()
+                .ok_or_else(|| anyhow::anyhow!("city {code} is not configured"))
+        })
+        .collect()
 }
 
 /// Opens the database the settings name.

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use anyhow::{Context, Result, bail};
-use boz_common::city::{CityCode, registry};
 use boz_common::config::Settings;
 use boz_common::ports::SystemClock;
 use boz_common::schemas::Side;
@@ -137,18 +136,7 @@ fn quote(event: &WeatherEvent, books: &[OrderBook]) -> EventQuote {
 pub async fn markets(codes: &[String], date: Option<NaiveDate>, json: bool) -> Result<()> {
     let settings = setup::settings()?;
     let client = client(&settings)?;
-    let cities = if codes.is_empty() {
-        registry().all()
-    } else {
-        codes
-            .iter()
-            .map(|c| {
-                let code = CityCode::parse(&c.to_ascii_uppercase())?;
-                code.city()
-                    .ok_or_else(|| anyhow::anyhow!("city {code} is not configured"))
-            })
-            .collect::<Result<Vec<_>>>()?
-    };
+    let cities = setup::cities(codes)?;
     let mut out = Vec::new();
     for city in cities {
         let events = client.weather_events(&city.kalshi_series, "open").await?;

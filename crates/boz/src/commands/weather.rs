@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use anyhow::{Result, bail};
-use boz_common::city::{City, CityCode, registry};
 use boz_common::config::Settings;
 use boz_common::ports::{Clock, ForecastSource, Inserted, SystemClock};
 use boz_weather::http::RetryPolicy;
@@ -14,21 +13,6 @@ use chrono::{Duration, NaiveDate};
 use secrecy::ExposeSecret;
 
 use crate::setup;
-
-/// The cities asked for, or every configured city.
-fn cities(codes: &[String]) -> Result<Vec<Arc<City>>> {
-    if codes.is_empty() {
-        return Ok(registry().all());
-    }
-    codes
-        .iter()
-        .map(|c| {
-            let code = CityCode::parse(&c.to_ascii_uppercase())?;
-            code.city()
-                .ok_or_else(|| anyhow::anyhow!("city {code} is not configured"))
-        })
-        .collect()
-}
 
 fn timeout(settings: &Settings) -> StdDuration {
     StdDuration::from_secs(u64::from(settings.http_timeout_seconds))
@@ -83,7 +67,7 @@ fn secrets(settings: &Settings) -> Vec<String> {
 pub async fn fetch(codes: &[String], date: Option<NaiveDate>, json: bool) -> Result<()> {
     let settings = setup::settings()?;
     let telemetry = setup::telemetry(&settings, secrets(&settings))?;
-    let cities = cities(codes)?;
+    let cities = setup::cities(codes)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.now();
     let dates: Vec<NaiveDate> = match date {
@@ -156,7 +140,7 @@ pub async fn fetch(codes: &[String], date: Option<NaiveDate>, json: bool) -> Res
 pub async fn observe(codes: &[String], json: bool) -> Result<()> {
     let settings = setup::settings()?;
     let _telemetry = setup::telemetry(&settings, secrets(&settings))?;
-    let cities = cities(codes)?;
+    let cities = setup::cities(codes)?;
     let nws = nws_client(&settings, Arc::new(SystemClock))?;
     let mut found = Vec::new();
     let mut failed = 0;
