@@ -1,7 +1,7 @@
 //! Errors of the weather clients. Messages name the service, the path (never the query string,
 //! which may carry an API key) and what went wrong.
 
-use boz_common::error::{BozError, ErrorKind};
+use boz_common::error::BozError;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum WeatherError {
@@ -83,15 +83,10 @@ impl From<WeatherError> for BozError {
             } => BozError::stale_data(service, *age_minutes, *max_age_minutes),
             _ => {
                 let mut err = BozError::upstream(e.service(), e.to_string());
+                // The variant's text already names the service.
                 err.message = e.to_string();
                 if let Some(s) = e.status() {
                     err.context.insert("status".into(), s.into());
-                }
-                if matches!(
-                    e,
-                    WeatherError::NoData { .. } | WeatherError::Malformed { .. }
-                ) {
-                    err.kind = ErrorKind::UpstreamError;
                 }
                 err
             }

@@ -277,14 +277,11 @@ impl OpenMeteoClient {
     ) -> Result<(Value, Vec<String>), WeatherError> {
         query.push(("models", models.join(",")));
         match self.http.get_json(url, &query).await {
-            Err(WeatherError::Http { status: 400, .. }) => {
+            Err(refused @ WeatherError::Http { status: 400, .. }) => {
                 let other: Vec<String> = models.iter().map(|m| other_spelling(table, m)).collect();
                 if other == models {
-                    return self
-                        .http
-                        .get_json(url, &query)
-                        .await
-                        .map(|v| (v, models.to_vec()));
+                    // No other spelling to try: the refusal stands.
+                    return Err(refused);
                 }
                 tracing::warn!(target: "WEATHER", models = %models.join(","), "Open-Meteo refused these model names; trying the other spelling");
                 if let Some(last) = query.last_mut() {
