@@ -170,7 +170,8 @@ fn classify(status: u16, body: &str) -> KalshiError {
         _ if lower.contains("insufficient_balance") || lower.contains("balance_too_low") => {
             KalshiError::InsufficientBalance { message }
         }
-        400 | 422 if lower.starts_with("invalid") || lower.contains("order") || status == 400 => {
+        400 => KalshiError::InvalidOrder { code, message },
+        422 if lower.starts_with("invalid") || lower.contains("order") => {
             KalshiError::InvalidOrder { code, message }
         }
         _ => KalshiError::Upstream {
@@ -323,13 +324,22 @@ impl KalshiClient {
         query: &[(&str, String)],
         auth: bool,
     ) -> Result<Value, KalshiError> {
+        self.idempotent(|| self.send(Method::GET, path, query, None, auth))
+            .await
+    }
+
+    /// Runs an idempotent request, retrying transient failures with jittered backoff.
+    async fn idempotent<F, Fut>(&self, op: F) -> Result<Value, KalshiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Value, KalshiError>>,
+    {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.config.min_delay)
             .with_max_delay(StdDuration::from_secs(8))
             .with_max_times(self.config.retries)
             .with_jitter();
-        (|| self.send(Method::GET, path, query, None, auth))
-            .retry(backoff)
+        op.retry(backoff)
             .sleep(tokio::time::sleep)
             .when(KalshiError::is_transient)
             .notify(|e: &KalshiError, wait| {
@@ -535,7 +545,7 @@ impl KalshiClient {
             Err(e) if e.order_fate_unknown() => {
                 tracing::warn!(target: "ORDER", client_order_id = %order.client_order_id, error = %e, "order outcome unknown; looking it up");
                 match self
-                    .find_order(&order.ticker, &order.client_order_id)
+                    .find_order(Some(&order.ticker), &order.client_order_id)
                     .await?
                 {
                     Some(found) => Ok(found),
@@ -547,22 +557,18 @@ impl KalshiClient {
     }
 
     /// Finds an order by `client_order_id` (`GET /portfolio/orders`, every page; `ticker` narrows
-    /// the search when not empty).
+    /// the search).
     pub async fn find_order(
         &self,
-        ticker: &str,
+        ticker: Option<&str>,
         client_order_id: &str,
     ) -> Result<Option<OrderState>, KalshiError> {
+        let mut q = vec![("limit", "1000".to_string())];
+        if let Some(t) = ticker {
+            q.push(("ticker", t.to_string()));
+        }
         let orders = self
-            .get_all(
-                "/portfolio/orders",
-                &[
-                    ("ticker", ticker.to_string()),
-                    ("limit", "1000".to_string()),
-                ],
-                "orders",
-                true,
-            )
+            .get_all("/portfolio/orders", &q, "orders", true)
             .await?;
         let Some(o) = orders
             .iter()
@@ -672,14 +678,7 @@ impl KalshiClient {
     pub async fn cancel_order(&self, order_id: &str, ticker: &str) -> Result<Value, KalshiError> {
         let path = format!("/portfolio/events/orders/{order_id}");
         let q = [("market_ticker", ticker.to_string())];
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(self.config.min_delay)
-            .with_max_times(self.config.retries)
-            .with_jitter();
-        (|| self.send(Method::DELETE, &path, &q, None, true))
-            .retry(backoff)
-            .sleep(tokio::time::sleep)
-            .when(KalshiError::is_transient)
+        self.idempotent(|| self.send(Method::DELETE, &path, &q, None, true))
             .await
     }
 
@@ -854,7 +853,7 @@ impl boz_common::ports::Exchange for KalshiExchange {
         self.0.cancel_order(order_id, &ticker).await?;
         Ok(self
             .0
-            .find_order(&ticker, &client_id)
+            .find_order(Some(&ticker), &client_id)
             .await?
             .unwrap_or(OrderState {
                 order_id: order_id.to_string(),
@@ -867,7 +866,7 @@ impl boz_common::ports::Exchange for KalshiExchange {
     }
 
     async fn find_order(&self, client_order_id: &str) -> Result<Option<OrderState>, BozError> {
-        Ok(self.0.find_order("", client_order_id).await?)
+        Ok(self.0.find_order(None, client_order_id).await?)
     }
 
     async fn balance(&self) -> Result<Dollars, BozError> {

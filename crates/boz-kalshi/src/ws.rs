@@ -111,12 +111,15 @@ impl MarketFeed {
 
     /// Runs until `stop` turns true: connect, subscribe, keep books, reconnect on failure.
     pub async fn run(self: Arc<Self>, config: FeedConfig, mut stop: watch::Receiver<bool>) {
-        let mut backoff = ExponentialBuilder::default()
-            .with_min_delay(config.min_backoff)
-            .with_max_delay(config.max_backoff)
-            .without_max_times()
-            .with_jitter()
-            .build();
+        let fresh_backoff = || {
+            ExponentialBuilder::default()
+                .with_min_delay(config.min_backoff)
+                .with_max_delay(config.max_backoff)
+                .without_max_times()
+                .with_jitter()
+                .build()
+        };
+        let mut backoff = fresh_backoff();
         loop {
             let result = tokio::select! {
                 r = self.session(&config) => r,
@@ -126,12 +129,7 @@ impl MarketFeed {
             let reason = match result {
                 Ok(connected) => {
                     if connected {
-                        backoff = ExponentialBuilder::default()
-                            .with_min_delay(config.min_backoff)
-                            .with_max_delay(config.max_backoff)
-                            .without_max_times()
-                            .with_jitter()
-                            .build();
+                        backoff = fresh_backoff();
                     }
                     "connection closed".to_string()
                 }

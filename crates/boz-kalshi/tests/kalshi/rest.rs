@@ -819,6 +819,17 @@ async fn the_live_exchange_adapter_places_finds_cancels_and_reads_the_balance() 
         .respond_with(ok(json!({"balance": 5000})))
         .mount(&f.server)
         .await;
+    // A lookup without a ticker must not send an empty `ticker` filter.
+    Mock::given(method("GET"))
+        .and(path(format!("{PREFIX}/portfolio/orders")))
+        .and(query_param("ticker", ""))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"code": "invalid_parameters", "message": "ticker"})),
+        )
+        .with_priority(1)
+        .mount(&f.server)
+        .await;
     let x = KalshiExchange(Arc::new(f.client));
     let mut req = order("c-5", Side::Yes);
     req.time_in_force = TimeInForce::GoodTillCanceled;
