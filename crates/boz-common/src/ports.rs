@@ -121,6 +121,8 @@ pub struct StoredForecast {
 pub struct StoredPrediction {
     pub id: i64,
     pub prediction: BracketPrediction,
+    /// Where the prediction's numbers came from (JSON; `null` for rows written without it).
+    pub provenance: Value,
 }
 
 /// A trade as stored: the record plus its owner and order id.
@@ -205,11 +207,25 @@ pub trait WeatherRepo: Send + Sync {
         city: &CityCode,
         date: NaiveDate,
     ) -> Result<Vec<StoredForecast>, BozError>;
+    /// Stores many forecasts in one transaction (duplicates skipped); returns how many were new.
+    async fn insert_forecasts(&self, batch: &[WeatherData]) -> Result<u64, BozError>;
+    /// Forecasts for a city's climate dates `from..=to`, by date then fetch time.
+    async fn forecasts_between(
+        &self,
+        city: &CityCode,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<StoredForecast>, BozError>;
 }
 
 #[async_trait]
 pub trait PredictionRepo: Send + Sync {
-    async fn insert_prediction(&self, p: &BracketPrediction) -> Result<i64, BozError>;
+    /// Stores a prediction with the provenance of its inputs.
+    async fn insert_prediction(
+        &self,
+        p: &BracketPrediction,
+        provenance: &Value,
+    ) -> Result<i64, BozError>;
     async fn latest_prediction(
         &self,
         city: &CityCode,
@@ -258,6 +274,58 @@ pub trait SettlementRepo: Send + Sync {
         city: &CityCode,
         date: NaiveDate,
     ) -> Result<Option<SettlementRow>, BozError>;
+    /// A city's settled highs for dates `from..=to`, by date.
+    async fn settlements_between(
+        &self,
+        city: &CityCode,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<SettlementRow>, BozError>;
+}
+
+/// One market's prices at one moment, with the bracket it pays on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarketSnapshot {
+    pub city: CityCode,
+    pub event_date: NaiveDate,
+    pub event_ticker: String,
+    pub ticker: String,
+    /// Inclusive whole-degree bounds that pay YES (`None` for an open tail).
+    pub lower_bound_f: Option<i32>,
+    pub upper_bound_f: Option<i32>,
+    pub as_of: DateTime<Utc>,
+    pub yes_bid: Option<Price>,
+    pub yes_ask: Option<Price>,
+    pub last_price: Option<Price>,
+    pub volume: Option<Count>,
+    /// Where it came from: "kalshi-ws", "kalshi-trades", "kalshi-candles", ...
+    pub source: String,
+}
+
+impl MarketSnapshot {
+    /// The mid of bid and ask when both exist, else the last price.
+    pub fn mid_or_last(&self) -> Option<rust_decimal::Decimal> {
+        match (self.yes_bid, self.yes_ask) {
+            (Some(b), Some(a)) => {
+                Some((b.as_decimal() + a.as_decimal()) / rust_decimal::Decimal::TWO)
+            }
+            _ => self.last_price.map(|p| p.as_decimal()),
+        }
+    }
+}
+
+#[async_trait]
+pub trait MarketSnapshotRepo: Send + Sync {
+    /// Stores snapshots in one transaction (a repeat of ticker, time and source is skipped);
+    /// returns how many were new.
+    async fn insert_market_snapshots(&self, batch: &[MarketSnapshot]) -> Result<u64, BozError>;
+    /// Snapshots of a city's events dated `from..=to`, by event date, ticker and time.
+    async fn market_snapshots_between(
+        &self,
+        city: &CityCode,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<MarketSnapshot>, BozError>;
 }
 
 #[async_trait]
@@ -268,7 +336,15 @@ pub trait LogRepo: LogSink {
 /// Every repository, on one database.
 #[async_trait]
 pub trait Store:
-    UserRepo + WeatherRepo + PredictionRepo + TradeRepo + SettlementRepo + LogRepo + Send + Sync
+    UserRepo
+    + WeatherRepo
+    + PredictionRepo
+    + TradeRepo
+    + SettlementRepo
+    + MarketSnapshotRepo
+    + LogRepo
+    + Send
+    + Sync
 {
     /// "sqlite" or "postgres".
     fn backend(&self) -> &'static str;

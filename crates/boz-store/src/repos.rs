@@ -11,7 +11,8 @@ macro_rules! impl_repositories {
         use boz_common::city::CityCode;
         use boz_common::error::BozError;
         use boz_common::ports::{
-            Inserted, LogFilter, LogRecord, LogRepo, LogSink, PredictionRepo, SettlementRepo,
+            Inserted, LogFilter, LogRecord, LogRepo, LogSink, MarketSnapshot, MarketSnapshotRepo,
+            PredictionRepo, SettlementRepo,
             SettlementRow, Store, StoredForecast, StoredPrediction, StoredTrade, StoredUser,
             TradeFilter, TradeRepo, TradeSettlement, UserRepo, WeatherRepo,
         };
@@ -99,7 +100,9 @@ macro_rules! impl_repositories {
                 error_std_f: col(row, "error_std_f")?,
                 generated_at: col(row, "generated_at")?,
             };
+            let provenance: Option<Json<Value>> = col(row, "provenance")?;
             Ok(StoredPrediction {
+                provenance: provenance.map_or(Value::Null, |j| j.0),
                 id: col(row, "id")?,
                 prediction: BracketPrediction::new(fields)
                     .map_err(|e| invalid_row("predictions", e))?,
@@ -311,16 +314,68 @@ macro_rules! impl_repositories {
                 .map(forecast_from_row)
                 .collect()
             }
+
+            async fn insert_forecasts(&self, batch: &[WeatherData]) -> Result<u64, BozError> {
+                let mut tx = self.write.begin().await.map_err(|e| db_error("begin", e))?;
+                let mut new = 0;
+                for data in batch {
+                    new += sqlx::query(
+                        "INSERT INTO weather_forecasts (city, forecast_date, forecast_high_f, \
+                         source, model_run_timestamp, raw_data, variables, fetched_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                         ON CONFLICT (city, forecast_date, source, model_run_timestamp) DO NOTHING",
+                    )
+                    .bind(data.city.as_str())
+                    .bind(data.date)
+                    .bind(data.forecast_high_f)
+                    .bind(&data.source)
+                    .bind(data.model_run_timestamp)
+                    .bind(Json(&data.raw_data))
+                    .bind(Json(&data.variables))
+                    .bind(data.fetched_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_error("insert forecasts", e))?
+                    .rows_affected();
+                }
+                tx.commit().await.map_err(|e| db_error("commit", e))?;
+                Ok(new)
+            }
+
+            async fn forecasts_between(
+                &self,
+                city: &CityCode,
+                from: NaiveDate,
+                to: NaiveDate,
+            ) -> Result<Vec<StoredForecast>, BozError> {
+                sqlx::query(
+                    "SELECT * FROM weather_forecasts WHERE city = $1 AND forecast_date >= $2 \
+                     AND forecast_date <= $3 ORDER BY forecast_date, fetched_at, id",
+                )
+                .bind(city.as_str())
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.read)
+                .await
+                .map_err(|e| db_error("list forecasts", e))?
+                .iter()
+                .map(forecast_from_row)
+                .collect()
+            }
         }
 
         #[async_trait]
         impl PredictionRepo for $store {
-            async fn insert_prediction(&self, p: &BracketPrediction) -> Result<i64, BozError> {
+            async fn insert_prediction(
+                &self,
+                p: &BracketPrediction,
+                provenance: &Value,
+            ) -> Result<i64, BozError> {
                 sqlx::query_scalar(
                     "INSERT INTO predictions (city, prediction_date, ensemble_forecast_f, \
                      bracket_probabilities, confidence, model_sources, forecast_spread_f, \
-                     error_std_f, generated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                     RETURNING id",
+                     error_std_f, generated_at, provenance) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
                 )
                 .bind(p.city.as_str())
                 .bind(p.date)
@@ -331,6 +386,7 @@ macro_rules! impl_repositories {
                 .bind(p.forecast_spread_f)
                 .bind(p.error_std_f)
                 .bind(p.generated_at)
+                .bind(Json(provenance))
                 .fetch_one(&self.write)
                 .await
                 .map_err(|e| db_error("insert prediction", e))
@@ -592,6 +648,112 @@ macro_rules! impl_repositories {
                     .as_ref()
                     .map(settlement_from_row)
                     .transpose()
+            }
+
+            async fn settlements_between(
+                &self,
+                city: &CityCode,
+                from: NaiveDate,
+                to: NaiveDate,
+            ) -> Result<Vec<SettlementRow>, BozError> {
+                sqlx::query(
+                    "SELECT * FROM settlements WHERE city = $1 AND settlement_date >= $2 \
+                     AND settlement_date <= $3 ORDER BY settlement_date",
+                )
+                .bind(city.as_str())
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.read)
+                .await
+                .map_err(|e| db_error("list settlements", e))?
+                .iter()
+                .map(settlement_from_row)
+                .collect()
+            }
+        }
+
+        fn snapshot_from_row(row: &DbRow) -> Result<MarketSnapshot, BozError> {
+            let price = |name: &str| -> Result<Option<Price>, BozError> {
+                get_opt_money(row, name)?
+                    .map(Price::new)
+                    .transpose()
+                    .map_err(|e| invalid_row(name, e))
+            };
+            Ok(MarketSnapshot {
+                city: city_col(row, "city")?,
+                event_date: col(row, "event_date")?,
+                event_ticker: col(row, "event_ticker")?,
+                ticker: col(row, "ticker")?,
+                lower_bound_f: col(row, "lower_bound_f")?,
+                upper_bound_f: col(row, "upper_bound_f")?,
+                as_of: col(row, "as_of")?,
+                yes_bid: price("yes_bid")?,
+                yes_ask: price("yes_ask")?,
+                last_price: price("last_price")?,
+                volume: get_opt_money(row, "volume")?
+                    .map(Count::new)
+                    .transpose()
+                    .map_err(|e| invalid_row("volume", e))?,
+                source: col(row, "source")?,
+            })
+        }
+
+        #[async_trait]
+        impl MarketSnapshotRepo for $store {
+            async fn insert_market_snapshots(
+                &self,
+                batch: &[MarketSnapshot],
+            ) -> Result<u64, BozError> {
+                let mut tx = self.write.begin().await.map_err(|e| db_error("begin", e))?;
+                let mut new = 0;
+                for m in batch {
+                    let money = |p: Option<Price>| p.map(|p| bind_money(p.as_decimal()));
+                    new += sqlx::query(
+                        "INSERT INTO market_snapshots (city, event_date, event_ticker, ticker, \
+                         lower_bound_f, upper_bound_f, as_of, yes_bid, yes_ask, last_price, \
+                         volume, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                         ON CONFLICT (ticker, as_of, source) DO NOTHING",
+                    )
+                    .bind(m.city.as_str())
+                    .bind(m.event_date)
+                    .bind(&m.event_ticker)
+                    .bind(&m.ticker)
+                    .bind(m.lower_bound_f)
+                    .bind(m.upper_bound_f)
+                    .bind(m.as_of)
+                    .bind(money(m.yes_bid))
+                    .bind(money(m.yes_ask))
+                    .bind(money(m.last_price))
+                    .bind(m.volume.map(|v| bind_money(v.as_decimal())))
+                    .bind(&m.source)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_error("insert market snapshots", e))?
+                    .rows_affected();
+                }
+                tx.commit().await.map_err(|e| db_error("commit", e))?;
+                Ok(new)
+            }
+
+            async fn market_snapshots_between(
+                &self,
+                city: &CityCode,
+                from: NaiveDate,
+                to: NaiveDate,
+            ) -> Result<Vec<MarketSnapshot>, BozError> {
+                sqlx::query(
+                    "SELECT * FROM market_snapshots WHERE city = $1 AND event_date >= $2 \
+                     AND event_date <= $3 ORDER BY event_date, ticker, as_of, id",
+                )
+                .bind(city.as_str())
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.read)
+                .await
+                .map_err(|e| db_error("list market snapshots", e))?
+                .iter()
+                .map(snapshot_from_row)
+                .collect()
             }
         }
 

@@ -12,7 +12,7 @@ use boz_common::config::DatabaseUrl;
 use boz_common::error::ErrorKind;
 use boz_common::ports::*;
 use boz_common::schemas::*;
-use boz_common::{CityCode, Dollars, TradeStatus};
+use boz_common::{CityCode, Count, Dollars, Price, TradeStatus};
 use boz_store::{Database, MigrationState};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde_json::{Value, json};
@@ -116,6 +116,8 @@ conformance!(
     tables_have_the_seed_columns,
     users_round_trip_and_keys_rotate_atomically,
     forecasts_round_trip_without_duplicates,
+    forecasts_and_settlements_by_date_range,
+    market_snapshots_round_trip_exact_prices,
     predictions_round_trip_latest_first,
     trades_round_trip_exact_money_and_filters,
     trade_status_follows_the_state_machine,
@@ -263,6 +265,12 @@ async fn migrations_create_the_seed_tables_and_revert(db: &Database) {
     assert_eq!(db.revert().await.unwrap(), Some(last));
     let status = db.status().await.unwrap();
     assert_eq!(status.last().unwrap().state, MigrationState::Pending);
+    if last == 2 {
+        assert!(
+            !columns(db).await["predictions"].contains(&"provenance".to_string()),
+            "reverting 2 removes the provenance column"
+        );
+    }
     if status.len() == 1 {
         assert!(
             columns(db).await.is_empty(),
@@ -320,6 +328,7 @@ async fn tables_have_the_seed_columns(db: &Database) {
             "forecast_spread_f",
             "error_std_f",
             "generated_at",
+            "provenance",
         ],
     );
     want(
@@ -467,15 +476,125 @@ async fn forecasts_round_trip_without_duplicates(db: &Database) {
     );
 }
 
+async fn forecasts_and_settlements_by_date_range(db: &Database) {
+    let s = db.store();
+    let on = |date: &str, source: &str| {
+        let mut w = weather(source, "2026-02-17T06:00:00Z", 50.0).into_fields();
+        w.date = day(date);
+        WeatherData::new(w).unwrap()
+    };
+    let batch = vec![
+        on("2026-02-18", "NWS"),
+        on("2026-02-16", "NWS"),
+        on("2026-02-17", "NWS"),
+        on("2026-02-17", "NWS"), // a duplicate in the batch is skipped
+        on("2026-02-20", "NWS"),
+    ];
+    assert_eq!(s.insert_forecasts(&batch).await.unwrap(), 4);
+    assert_eq!(s.insert_forecasts(&batch).await.unwrap(), 0);
+    let got = s
+        .forecasts_between(&nyc(), day("2026-02-16"), day("2026-02-18"))
+        .await
+        .unwrap();
+    let dates: Vec<String> = got.iter().map(|f| f.data.date.to_string()).collect();
+    assert_eq!(dates, ["2026-02-16", "2026-02-17", "2026-02-18"]);
+    for (d, h) in [
+        ("2026-02-17", 51.0),
+        ("2026-02-15", 49.0),
+        ("2026-02-19", 47.0),
+    ] {
+        s.upsert_settlement(&SettlementRow {
+            city: nyc(),
+            settlement_date: day(d),
+            actual_high_f: h,
+            source: "CLI".into(),
+            raw_report: json!({}),
+            fetched_at: "2026-02-20T06:00:00Z".parse().unwrap(),
+        })
+        .await
+        .unwrap();
+    }
+    let got = s
+        .settlements_between(&nyc(), day("2026-02-15"), day("2026-02-17"))
+        .await
+        .unwrap();
+    let highs: Vec<f64> = got.iter().map(|r| r.actual_high_f).collect();
+    assert_eq!(highs, [49.0, 51.0]);
+}
+
+async fn market_snapshots_round_trip_exact_prices(db: &Database) {
+    let s = db.store();
+    let snap = |ticker: &str, lo: Option<i32>, hi: Option<i32>, as_of: &str| MarketSnapshot {
+        city: nyc(),
+        event_date: day("2026-02-17"),
+        event_ticker: "KXHIGHNY-26FEB17".into(),
+        ticker: ticker.into(),
+        lower_bound_f: lo,
+        upper_bound_f: hi,
+        as_of: as_of.parse().unwrap(),
+        yes_bid: Some(Price::parse("0.1234").unwrap()),
+        yes_ask: Some(Price::parse("0.1301").unwrap()),
+        last_price: None,
+        volume: Some(Count::parse("1520.5").unwrap()),
+        source: "kalshi-trades".into(),
+    };
+    let batch = vec![
+        snap(
+            "KXHIGHNY-26FEB17-B40.5",
+            Some(40),
+            Some(41),
+            "2026-02-17T01:00:00Z",
+        ),
+        snap(
+            "KXHIGHNY-26FEB17-T40",
+            None,
+            Some(39),
+            "2026-02-17T01:00:00Z",
+        ),
+        snap(
+            "KXHIGHNY-26FEB17-B40.5",
+            Some(40),
+            Some(41),
+            "2026-02-16T01:00:00Z",
+        ),
+    ];
+    assert_eq!(s.insert_market_snapshots(&batch).await.unwrap(), 3);
+    assert_eq!(s.insert_market_snapshots(&batch).await.unwrap(), 0);
+    let got = s
+        .market_snapshots_between(&nyc(), day("2026-02-17"), day("2026-02-17"))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 3);
+    assert_eq!(
+        got[0], batch[2],
+        "ordered by ticker then time; exact prices"
+    );
+    assert_eq!(got[2], batch[1]);
+    assert_eq!(
+        got[0].mid_or_last().unwrap().normalize().to_string(),
+        "0.12675"
+    );
+    assert!(
+        s.market_snapshots_between(&nyc(), day("2026-02-18"), day("2026-03-01"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 async fn predictions_round_trip_latest_first(db: &Database) {
     let s = db.store();
     let early = prediction("NYC", "2026-02-17", "2026-02-17T10:05:00Z");
     let late = prediction("NYC", "2026-02-17", "2026-02-17T11:05:00Z");
-    s.insert_prediction(&early).await.unwrap();
-    let id = s.insert_prediction(&late).await.unwrap();
-    s.insert_prediction(&prediction("CHI", "2026-02-17", "2026-02-17T12:00:00Z"))
-        .await
-        .unwrap();
+    let provenance = json!({"sources": [{"source": "NWS", "weight": 0.5}], "excluded": []});
+    s.insert_prediction(&early, &Value::Null).await.unwrap();
+    let id = s.insert_prediction(&late, &provenance).await.unwrap();
+    s.insert_prediction(
+        &prediction("CHI", "2026-02-17", "2026-02-17T12:00:00Z"),
+        &provenance,
+    )
+    .await
+    .unwrap();
     let got = s
         .latest_prediction(&nyc(), day("2026-02-17"))
         .await
@@ -483,6 +602,7 @@ async fn predictions_round_trip_latest_first(db: &Database) {
         .unwrap();
     assert_eq!(got.id, id);
     assert_eq!(got.prediction, late);
+    assert_eq!(got.provenance, provenance);
     assert!(
         s.latest_prediction(&nyc(), day("2026-02-16"))
             .await

@@ -136,6 +136,7 @@ fn migrations_round_trip(dir: &Path, url: &str) {
     let out = boz(dir, &env, &["db", "migrate"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("Applied migration 1."));
+    assert!(text(&out.stdout).contains("Applied migration 2."));
     let out = boz(dir, &env, &["db", "migrate"]);
     assert!(
         text(&out.stdout).contains("Database is up to date"),
@@ -147,6 +148,11 @@ fn migrations_round_trip(dir: &Path, url: &str) {
         "{}",
         text(&out.stdout)
     );
+    let out = boz(dir, &env, &["db", "revert"]);
+    assert!(text(&out.stdout).contains("Reverted migration 2."));
+    let out = boz(dir, &env, &["db", "status"]);
+    assert!(text(&out.stdout).contains("1  applied  initial"));
+    assert!(text(&out.stdout).contains("2  pending  model history"));
     let out = boz(dir, &env, &["db", "revert"]);
     assert!(text(&out.stdout).contains("Reverted migration 1."));
     let out = boz(dir, &env, &["db", "status"]);

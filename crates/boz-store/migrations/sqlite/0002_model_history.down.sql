@@ -1,0 +1,2 @@
+DROP TABLE market_snapshots;
+ALTER TABLE predictions DROP COLUMN provenance;
