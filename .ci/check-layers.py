@@ -24,7 +24,12 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARCH = ROOT.parent / "shared" / "ARCHITECTURE.md"
 
 # Crates the architecture page does not list yet: name -> layer. Keep empty unless needed.
-EXTRA = {}
+EXTRA = {
+    # readers for the recorded history files (issue 5 asks for importers in the project); a
+    # feature crate like the others, so that both the model's evaluation and the backtest can
+    # use it through the binary or boz-engine
+    "boz-history": "L1",
+}
 
 
 def layers_from_architecture():
