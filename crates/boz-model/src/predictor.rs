@@ -87,6 +87,19 @@ pub struct Prediction {
     pub used: Vec<SourceForecast>,
 }
 
+/// The predictive distribution of one city-day and what shaped it.
+#[derive(Debug, Clone)]
+pub struct Forecast {
+    pub distribution: Predictive,
+    pub combination: Combination,
+    pub sigma: SigmaEstimate,
+    pub lead: Lead,
+    pub season: Season,
+    pub truncated_at: Option<f64>,
+    pub selected: Vec<(SourceForecast, Candidate)>,
+    pub excluded: Vec<Excluded>,
+}
+
 /// The model for one city: configuration plus what it has learned.
 #[derive(Debug, Clone, Default)]
 pub struct Predictor {
@@ -178,8 +191,8 @@ impl Predictor {
         (used, excluded)
     }
 
-    pub fn predict(&self, req: &Request<'_>) -> Result<Prediction, ModelError> {
-        crate::ladder::check_ladder(req.ladder)?;
+    /// The predictive distribution alone (no brackets needed), with what shaped it.
+    pub fn forecast(&self, req: &Request<'_>) -> Result<Forecast, ModelError> {
         let cfg = &self.config;
         let lead = Self::lead_at(req.city, req.date, req.decision_at).ok_or_else(|| {
             ModelError::Distribution(format!(
@@ -189,12 +202,7 @@ impl Predictor {
         })?;
         let (selected, excluded) = self.select(req);
         let forecasts: Vec<SourceForecast> = selected.iter().map(|(f, _)| f.clone()).collect();
-        let Some(Combination {
-            mean_f,
-            spread_f,
-            sources,
-        }) = combine(cfg, &self.state, &forecasts)
-        else {
+        let Some(combination) = combine(cfg, &self.state, &forecasts) else {
             let why = if excluded.is_empty() {
                 "no forecast stored".to_string()
             } else {
@@ -211,8 +219,8 @@ impl Predictor {
             });
         };
         let season = Season::of(req.date);
-        let sigma = self.state.sigma(cfg, lead, season, spread_f);
-        let mut dist = Predictive::new(mean_f, sigma.sigma_f, cfg.shape)?;
+        let sigma = self.state.sigma(cfg, lead, season, combination.spread_f);
+        let mut dist = Predictive::new(combination.mean_f, sigma.sigma_f, cfg.shape)?;
         let mut truncated_at = None;
         if lead == Lead::SameDay
             && let Some(m) = req.observed_max_f
@@ -228,6 +236,37 @@ impl Predictor {
             dist = dist.truncate_below(at)?;
             truncated_at = Some(at);
         }
+        Ok(Forecast {
+            distribution: dist,
+            combination,
+            sigma,
+            lead,
+            season,
+            truncated_at,
+            selected,
+            excluded,
+        })
+    }
+
+    pub fn predict(&self, req: &Request<'_>) -> Result<Prediction, ModelError> {
+        crate::ladder::check_ladder(req.ladder)?;
+        let cfg = &self.config;
+        let Forecast {
+            distribution: dist,
+            combination:
+                Combination {
+                    mean_f,
+                    spread_f,
+                    sources,
+                },
+            sigma,
+            lead,
+            season,
+            truncated_at,
+            selected,
+            excluded,
+        } = self.forecast(req)?;
+        let forecasts: Vec<SourceForecast> = selected.iter().map(|(f, _)| f.clone()).collect();
         let probabilities = bracket_probabilities(&dist, req.ladder, cfg.bracket_floor)?;
         let oldest_h = selected
             .iter()

@@ -44,11 +44,70 @@ pub enum Command {
     /// Kalshi account tools.
     #[command(subcommand)]
     Kalshi(KalshiCommand),
+    /// The model's distribution and every bracket's probability for each open event (or the
+    /// event of --date), from the stored forecasts; each prediction is stored with its inputs.
+    Predict {
+        /// Only this city (repeatable); default: every configured city.
+        #[arg(long = "city")]
+        cities: Vec<String>,
+        /// Only the event of this climate date.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Print the predictions as a JSON list of BracketPrediction.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score the model, the original design, climatology and the market on stored history
+    /// (a rolling, out-of-sample replay: each day is predicted from what was known before it).
+    Score {
+        /// First climate date scored (earlier stored days only train the model).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last climate date scored.
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// Only this city (repeatable); default: every configured city.
+        #[arg(long = "city")]
+        cities: Vec<String>,
+        /// Decision hour, local standard time.
+        #[arg(long, default_value_t = 20)]
+        decision_hour: u32,
+        /// Days between the decision and the climate day (0-2).
+        #[arg(long, default_value_t = 1)]
+        days_before: i64,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recorded history.
+    #[command(subcommand)]
+    History(HistoryCommand),
     /// Print a new master key for ENCRYPTION_KEY (32 random bytes, URL-safe base64).
     Keygen,
     /// Manage the encryption of users' stored Kalshi keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Load the recorded history files (../shared/data/history) into the store: settled
+    /// highs, forecasts with the time they were available, and each market's price at the
+    /// decision time. Days in the reserved acceptance window 2025-01-01..2025-06-30 are skipped.
+    Import {
+        /// The history directory.
+        #[arg(long, default_value = "../shared/data/history")]
+        dir: std::path::PathBuf,
+        /// Only this city (repeatable); default: every configured city.
+        #[arg(long = "city")]
+        cities: Vec<String>,
+        /// Decision hour, local standard time on the day before the event, for market prices.
+        #[arg(long, default_value_t = 20)]
+        decision_hour: u32,
+        /// Also import the reserved acceptance window (for the acceptance run only).
+        #[arg(long)]
+        include_reserved: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

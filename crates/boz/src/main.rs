@@ -14,7 +14,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{
-    Cli, Command, ConfigCommand, DbCommand, KalshiCommand, KeysCommand, WeatherCommand,
+    Cli, Command, ConfigCommand, DbCommand, HistoryCommand, KalshiCommand, KeysCommand,
+    WeatherCommand,
 };
 
 fn main() -> ExitCode {
@@ -47,6 +48,36 @@ fn main() -> ExitCode {
             }
             Command::Kalshi(KalshiCommand::Check { user }) => {
                 commands::kalshi::check(user.as_deref()).await
+            }
+            Command::Predict { cities, date, json } => {
+                commands::predict::predict(&cities, date, json).await
+            }
+            Command::Score {
+                from,
+                to,
+                cities,
+                decision_hour,
+                days_before,
+                json,
+            } => {
+                let decision = commands::score::Decision {
+                    days_before,
+                    hour: decision_hour,
+                };
+                commands::score::score(&cities, from, to, decision, json).await
+            }
+            Command::History(HistoryCommand::Import {
+                dir,
+                cities,
+                decision_hour,
+                include_reserved,
+            }) => {
+                let opts = commands::history::Options {
+                    dir: &dir,
+                    decision_hour,
+                    include_reserved,
+                };
+                commands::history::import(&cities, &opts).await
             }
             Command::Keygen => commands::keys::keygen(),
             Command::Keys(KeysCommand::Rotate { new_key_file }) => {

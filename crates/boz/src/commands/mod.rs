@@ -2,7 +2,10 @@
 
 pub mod config;
 pub mod db;
+pub mod history;
 pub mod kalshi;
 pub mod keys;
+pub mod predict;
 pub mod run;
+pub mod score;
 pub mod weather;
