@@ -57,6 +57,10 @@ fn every_command_has_help() {
         vec!["keygen", "--help"],
         vec!["keys", "--help"],
         vec!["keys", "rotate", "--help"],
+        vec!["predict", "--help"],
+        vec!["score", "--help"],
+        vec!["history", "--help"],
+        vec!["history", "import", "--help"],
     ] {
         let out = boz(dir.path(), &[], &args);
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
