@@ -241,4 +241,11 @@ fn print_report(r: &Report, d: Decision) {
     );
     println!("  PIT histogram (10 bins): {:?}", c.pit_histogram);
     println!("  model log losses clipped: {}", r.model.scores.clipped);
+    println!("  reliability (every bracket of every predicted event):");
+    for b in r.model.reliability.iter().filter(|b| b.count > 0) {
+        println!(
+            "    forecast {:.1}-{:.1}: {:>5} brackets, mean forecast {:.3}, observed {:.3}",
+            b.from, b.to, b.count, b.mean_forecast, b.observed_frequency
+        );
+    }
 }
