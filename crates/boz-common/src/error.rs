@@ -147,6 +147,23 @@ impl BozError {
         )
     }
 
+    /// A risk limit refused a trade: the limit, what is used now, what was asked for.
+    pub fn risk_refused(
+        limit: &str,
+        current: impl fmt::Display,
+        attempted: impl fmt::Display,
+        max: impl fmt::Display,
+    ) -> Self {
+        let (current, attempted, max) =
+            (current.to_string(), attempted.to_string(), max.to_string());
+        Self::new(
+            ErrorKind::RiskLimitError,
+            format!("{limit}: {current} used + {attempted} asked would pass the limit of {max}"),
+            crate::context!("limit" => limit, "current" => current, "attempted" => attempted,
+                "max" => max),
+        )
+    }
+
     pub fn cooldown_active(until: chrono::DateTime<chrono::Utc>, reason: &str) -> Self {
         Self::new(
             ErrorKind::CooldownActiveError,

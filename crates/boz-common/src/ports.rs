@@ -17,7 +17,9 @@ use serde_json::Value;
 use crate::city::{City, CityCode};
 use crate::error::BozError;
 use crate::money::{Count, Dollars, Price};
-use crate::schemas::{BracketPrediction, Side, TradeRecord, UserSettings, WeatherData};
+use crate::schemas::{
+    BracketPrediction, PendingTrade, Side, TradeRecord, UserSettings, WeatherData,
+};
 use crate::status::TradeStatus;
 
 // ---------------------------------------------------------------- clock
@@ -333,6 +335,242 @@ pub trait LogRepo: LogSink {
     async fn recent_logs(&self, filter: &LogFilter) -> Result<Vec<LogRecord>, BozError>;
 }
 
+// ---------------------------------------------------------------- trading: risk, orders, approvals
+
+/// A user's trading state. ACTIVE trades normally; REDUCING trades at half the Kelly size (set
+/// by the risk engine after a loss streak one short of the limit or half the daily loss limit,
+/// and back to ACTIVE on the next trading day); HALTED places nothing new: the kill switch, the
+/// daily loss limit or the consecutive-loss limit set it, and only the user resumes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TradingState {
+    Active,
+    Reducing,
+    Halted,
+}
+
+impl TradingState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TradingState::Active => "ACTIVE",
+            TradingState::Reducing => "REDUCING",
+            TradingState::Halted => "HALTED",
+        }
+    }
+}
+
+impl std::str::FromStr for TradingState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ACTIVE" => Ok(TradingState::Active),
+            "REDUCING" => Ok(TradingState::Reducing),
+            "HALTED" => Ok(TradingState::Halted),
+            other => Err(format!("{other:?} is not ACTIVE, REDUCING or HALTED")),
+        }
+    }
+}
+
+/// A user's risk accounting for one trading day, and the state that outlives the day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskStatus {
+    pub user_id: String,
+    pub trading_day: NaiveDate,
+    /// Dollars committed today (cost and fees of filled and in-flight orders).
+    pub exposure: Dollars,
+    /// Settled profit and loss of today's settlements (negative: a loss).
+    pub realized_pnl: Dollars,
+    pub consecutive_losses: u32,
+    pub last_loss_at: Option<DateTime<Utc>>,
+    pub state: TradingState,
+    pub state_reason: Option<String>,
+    pub state_changed_by: Option<String>,
+    pub state_changed_at: Option<DateTime<Utc>>,
+}
+
+/// Where an order stands on our side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Stored, not yet known to have reached the exchange.
+    New,
+    /// Sent, outcome unknown (timeout or transport error): reconcile by client order id.
+    Unknown,
+    Resting,
+    Executed,
+    Canceled,
+    /// Refused by the exchange (nothing filled).
+    Rejected,
+}
+
+impl OrderStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::New => "new",
+            OrderStatus::Unknown => "unknown",
+            OrderStatus::Resting => "resting",
+            OrderStatus::Executed => "executed",
+            OrderStatus::Canceled => "canceled",
+            OrderStatus::Rejected => "rejected",
+        }
+    }
+
+    /// Whether nothing more can happen to the order.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Executed | OrderStatus::Canceled | OrderStatus::Rejected
+        )
+    }
+}
+
+impl std::str::FromStr for OrderStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "new" => OrderStatus::New,
+            "unknown" => OrderStatus::Unknown,
+            "resting" => OrderStatus::Resting,
+            "executed" => OrderStatus::Executed,
+            "canceled" => OrderStatus::Canceled,
+            "rejected" => OrderStatus::Rejected,
+            other => return Err(format!("{other:?} is not an order status")),
+        })
+    }
+}
+
+/// Our record of one order, stored before it is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderRecord {
+    pub request: OrderRequest,
+    pub user_id: String,
+    pub trade_id: String,
+    pub trading_day: NaiveDate,
+    /// Exposure held for it: the limit cost plus the fee.
+    pub reserved: Dollars,
+    pub status: OrderStatus,
+    pub exchange_order_id: Option<String>,
+    pub filled: Count,
+    pub fill_cost: Dollars,
+    pub fees: Dollars,
+    /// When the market closes (resting orders are cancelled before).
+    pub close_time: Option<DateTime<Utc>>,
+    pub detail: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The outcome of opening an order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Opened {
+    /// Stored now, with its trade and exposure: send it.
+    New,
+    /// An order with this client order id already exists: reconcile it, never send again.
+    Existing(Box<OrderRecord>),
+}
+
+/// A trade waiting for approval, with who decided and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredApproval {
+    pub pending: PendingTrade,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+}
+
+#[async_trait]
+pub trait RiskRepo: Send + Sync {
+    /// The user's accounting for the trading day (zero if nothing happened yet).
+    async fn risk_status(&self, user_id: &str, day: NaiveDate) -> Result<RiskStatus, BozError>;
+    /// Releases exposure no longer used (an order that filled less than reserved).
+    async fn release_exposure(
+        &self,
+        user_id: &str,
+        day: NaiveDate,
+        amount: Dollars,
+    ) -> Result<(), BozError>;
+    /// Records a settled result: adds to the day's P&L; a loss extends the losing streak and
+    /// starts the cooldown clock, a win ends the streak.
+    async fn record_result(
+        &self,
+        user_id: &str,
+        day: NaiveDate,
+        pnl: Dollars,
+        at: DateTime<Utc>,
+    ) -> Result<RiskStatus, BozError>;
+    /// Sets the trading state (kill switch, automatic halt, resume), with who and why.
+    async fn set_trading_state(
+        &self,
+        user_id: &str,
+        state: TradingState,
+        reason: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), BozError>;
+}
+
+#[async_trait]
+pub trait OrderRepo: Send + Sync {
+    /// In one transaction: unless an order with this client order id exists, reserves
+    /// `order.reserved` of the day's exposure (refused with `RiskLimitError` if the total would
+    /// pass `exposure_limit`), stores the trade (or, for an approved manual trade, finds it in
+    /// APPROVED) and the order.
+    async fn open_order(
+        &self,
+        order: &OrderRecord,
+        trade: Option<&StoredTrade>,
+        exposure_limit: Dollars,
+    ) -> Result<Opened, BozError>;
+    /// In one transaction: records the exchange's view of the order; once final, the trade
+    /// becomes EXECUTED with the filled quantity and average price (or CANCELLED if nothing
+    /// filled), and exposure held beyond the fill's cost and fees is released.
+    async fn update_order(
+        &self,
+        client_order_id: &str,
+        state: Option<&OrderState>,
+        status: OrderStatus,
+        detail: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<OrderRecord, BozError>;
+    async fn get_order(&self, client_order_id: &str) -> Result<Option<OrderRecord>, BozError>;
+    /// Orders in any of these states (for reconciliation), oldest first.
+    async fn orders_in(&self, statuses: &[OrderStatus]) -> Result<Vec<OrderRecord>, BozError>;
+    /// A user's orders of one trading day.
+    async fn user_orders(
+        &self,
+        user_id: &str,
+        day: NaiveDate,
+    ) -> Result<Vec<OrderRecord>, BozError>;
+}
+
+#[async_trait]
+pub trait ApprovalRepo: Send + Sync {
+    /// Stores a PENDING trade and its approval entry in one transaction.
+    async fn queue_trade(
+        &self,
+        trade: &StoredTrade,
+        pending: &PendingTrade,
+    ) -> Result<(), BozError>;
+    async fn get_approval(&self, user_id: &str, id: &str) -> Result<StoredApproval, BozError>;
+    /// A user's queue entries, newest first (`pending_only`: those still PENDING).
+    async fn list_approvals(
+        &self,
+        user_id: &str,
+        pending_only: bool,
+    ) -> Result<Vec<StoredApproval>, BozError>;
+    /// Moves a PENDING entry (and its trade) to APPROVED, REJECTED or EXPIRED, recording who,
+    /// when and why; refused if it is no longer PENDING.
+    async fn decide_approval(
+        &self,
+        user_id: &str,
+        id: &str,
+        to: TradeStatus,
+        by: &str,
+        at: DateTime<Utc>,
+        reason: Option<&str>,
+    ) -> Result<(), BozError>;
+}
+
 /// Every repository, on one database.
 #[async_trait]
 pub trait Store:
@@ -342,6 +580,9 @@ pub trait Store:
     + TradeRepo
     + SettlementRepo
     + MarketSnapshotRepo
+    + RiskRepo
+    + OrderRepo
+    + ApprovalRepo
     + LogRepo
     + Send
     + Sync
@@ -378,8 +619,29 @@ pub struct TopOfBook {
 /// Market data (Kalshi REST or WebSocket, or a recording): the Kalshi issue implements it.
 #[async_trait]
 pub trait MarketData: Send + Sync {
+    /// The city's open events with their brackets.
+    async fn open_events(&self, city: &City) -> Result<Vec<MarketEvent>, BozError>;
     /// Top of book for each market of the event.
     async fn top_of_book(&self, event_ticker: &str) -> Result<Vec<TopOfBook>, BozError>;
+}
+
+/// One market of an event and the whole degrees it pays on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MarketBracket {
+    pub ticker: String,
+    pub lower_bound_f: Option<i32>,
+    pub upper_bound_f: Option<i32>,
+}
+
+/// An open event: its brackets, when it closes and how it is charged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarketEvent {
+    pub event_ticker: String,
+    pub city: CityCode,
+    pub date: NaiveDate,
+    pub brackets: Vec<MarketBracket>,
+    pub close_time: Option<DateTime<Utc>>,
+    pub fees: crate::fees::FeeSchedule,
 }
 
 /// How long an order lives.
@@ -411,6 +673,8 @@ pub struct OrderState {
     pub client_order_id: String,
     pub filled: Count,
     pub remaining: Count,
+    /// What the filled contracts cost, fees excluded (the side bought).
+    pub fill_cost: Dollars,
     pub fees: Dollars,
     pub status: String,
 }

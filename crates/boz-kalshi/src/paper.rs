@@ -153,6 +153,7 @@ struct PaperOrder {
     limit: Price,
     count: Count,
     filled: Count,
+    fill_cost: Dollars,
     fees: Dollars,
     status: PaperStatus,
     reserved: Dollars,
@@ -169,6 +170,7 @@ impl PaperOrder {
             } else {
                 Count::ZERO
             },
+            fill_cost: self.fill_cost,
             fees: self.fees,
             status: match self.status {
                 PaperStatus::Resting => "resting",
@@ -246,6 +248,7 @@ impl State {
         pos.fees = pos.fees.checked_add(fee).map_err(money_err)?;
         if let Some(o) = self.orders.get_mut(&id) {
             o.filled = o.filled.checked_add(count).map_err(money_err)?;
+            o.fill_cost = o.fill_cost.checked_add(cost).map_err(money_err)?;
             o.fees = o.fees.checked_add(fee).map_err(money_err)?;
         }
         self.fills.push(Fill {
@@ -509,6 +512,7 @@ impl Exchange for PaperExchange {
             limit: req.price,
             count: req.count,
             filled: Count::ZERO,
+            fill_cost: Dollars::ZERO,
             fees: Dollars::ZERO,
             status: PaperStatus::Executed,
             reserved: Dollars::ZERO,

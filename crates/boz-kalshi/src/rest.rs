@@ -597,6 +597,9 @@ impl KalshiClient {
             client_order_id: client_order_id.to_string(),
             filled: count("fill_count_fp"),
             remaining: count("remaining_count_fp"),
+            fill_cost: fee("taker_fill_cost_dollars")
+                .checked_add(fee("maker_fill_cost_dollars"))
+                .unwrap_or(Dollars::ZERO),
             fees: fee("taker_fees_dollars")
                 .checked_add(fee("maker_fees_dollars"))
                 .unwrap_or(Dollars::ZERO),
@@ -860,6 +863,7 @@ impl boz_common::ports::Exchange for KalshiExchange {
                 client_order_id: client_id,
                 filled: Count::ZERO,
                 remaining: Count::ZERO,
+                fill_cost: Dollars::ZERO,
                 fees: Dollars::ZERO,
                 status: "canceled".to_string(),
             }))
@@ -904,11 +908,32 @@ fn order_state_from(
         .unwrap_or(Decimal::ZERO);
     let fees = Dollars::new((fee_per * filled.as_decimal()).round_dp(6))
         .map_err(|e| bad(format!("fees: {e}")))?;
+    // The cost of what filled: Kalshi's fill-cost fields when present, else the limit price
+    // (the most a fill can cost).
+    let dollars = |k: &str| {
+        o.get(k)
+            .and_then(Value::as_str)
+            .and_then(|s| Dollars::parse(s).ok())
+    };
+    let fill_cost = match (
+        dollars("taker_fill_cost_dollars"),
+        dollars("maker_fill_cost_dollars"),
+    ) {
+        (None, None) => order
+            .price
+            .cost(filled)
+            .map_err(|e| bad(format!("fill cost: {e}")))?,
+        (t, m) => t
+            .unwrap_or(Dollars::ZERO)
+            .checked_add(m.unwrap_or(Dollars::ZERO))
+            .map_err(|e| bad(format!("fill cost: {e}")))?,
+    };
     Ok(OrderState {
         order_id: order_id.to_string(),
         client_order_id: order.client_order_id.clone(),
         filled,
         remaining,
+        fill_cost,
         fees,
         status: if remaining > Count::ZERO {
             "resting"

@@ -12,6 +12,7 @@ mod migrations;
 mod postgres;
 mod repos;
 mod sqlite;
+mod trading_repos;
 
 use std::sync::Arc;
 

@@ -59,4 +59,8 @@ fn get_opt_money(
         .map_err(|e| crate::error::decode_error(name, e))
 }
 
+/// Row locks for read-then-write transactions.
+const FOR_UPDATE: &str = " FOR UPDATE";
+
 impl_repositories!(PgStore, sqlx::Postgres);
+crate::trading_repos::impl_trading_repositories!(PgStore, sqlx::Postgres);

@@ -109,6 +109,42 @@ macro_rules! impl_repositories {
             })
         }
 
+        fn trade_insert(
+            t: &StoredTrade,
+        ) -> sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments> {
+            let r = &t.record;
+            sqlx::query(
+                "INSERT INTO trades (id, user_id, city, trade_date, bracket_label, side, \
+                 entry_price, quantity, model_probability, market_probability, ev_at_entry, \
+                 confidence, kalshi_order_id, status, settlement_temp_f, settlement_source, \
+                 pnl, postmortem_narrative, weather_snapshot, prediction_snapshot, \
+                 created_at, settled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                 $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+            )
+            .bind(&r.id)
+            .bind(&t.user_id)
+            .bind(r.city.as_str())
+            .bind(r.date)
+            .bind(&r.bracket_label)
+            .bind(r.side.as_str())
+            .bind(bind_money(r.entry_price.as_decimal()))
+            .bind(bind_money(r.quantity.as_decimal()))
+            .bind(r.model_probability)
+            .bind(r.market_probability)
+            .bind(r.ev_at_entry)
+            .bind(r.confidence.as_str())
+            .bind(&t.kalshi_order_id)
+            .bind(r.status.as_str())
+            .bind(r.settlement_temp_f)
+            .bind(&r.settlement_source)
+            .bind(r.pnl.map(|p| bind_money(p.as_decimal())))
+            .bind(&r.postmortem)
+            .bind(Json(&r.weather_forecasts))
+            .bind(Json(&r.prediction))
+            .bind(r.created_at)
+            .bind(r.settled_at)
+        }
+
         fn trade_from_row(row: &DbRow) -> Result<StoredTrade, BozError> {
             let pnl = get_opt_money(row, "pnl")?
                 .map(Dollars::new)
@@ -436,40 +472,10 @@ macro_rules! impl_repositories {
         #[async_trait]
         impl TradeRepo for $store {
             async fn insert_trade(&self, t: &StoredTrade) -> Result<(), BozError> {
-                let r = &t.record;
-                sqlx::query(
-                    "INSERT INTO trades (id, user_id, city, trade_date, bracket_label, side, \
-                     entry_price, quantity, model_probability, market_probability, ev_at_entry, \
-                     confidence, kalshi_order_id, status, settlement_temp_f, settlement_source, \
-                     pnl, postmortem_narrative, weather_snapshot, prediction_snapshot, \
-                     created_at, settled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-                     $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
-                )
-                .bind(&r.id)
-                .bind(&t.user_id)
-                .bind(r.city.as_str())
-                .bind(r.date)
-                .bind(&r.bracket_label)
-                .bind(r.side.as_str())
-                .bind(bind_money(r.entry_price.as_decimal()))
-                .bind(bind_money(r.quantity.as_decimal()))
-                .bind(r.model_probability)
-                .bind(r.market_probability)
-                .bind(r.ev_at_entry)
-                .bind(r.confidence.as_str())
-                .bind(&t.kalshi_order_id)
-                .bind(r.status.as_str())
-                .bind(r.settlement_temp_f)
-                .bind(&r.settlement_source)
-                .bind(r.pnl.map(|p| bind_money(p.as_decimal())))
-                .bind(&r.postmortem)
-                .bind(Json(&r.weather_forecasts))
-                .bind(Json(&r.prediction))
-                .bind(r.created_at)
-                .bind(r.settled_at)
-                .execute(&self.write)
-                .await
-                .map_err(|e| db_error("insert trade", e))?;
+                trade_insert(t)
+                    .execute(&self.write)
+                    .await
+                    .map_err(|e| db_error("insert trade", e))?;
                 Ok(())
             }
 

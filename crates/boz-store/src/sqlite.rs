@@ -85,4 +85,8 @@ fn get_opt_money(
         .transpose()
 }
 
+/// Row locks for read-then-write transactions (none: SQLite has one writer at a time).
+const FOR_UPDATE: &str = "";
+
 impl_repositories!(SqliteStore, sqlx::Sqlite);
+crate::trading_repos::impl_trading_repositories!(SqliteStore, sqlx::Sqlite);

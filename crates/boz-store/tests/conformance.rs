@@ -124,6 +124,10 @@ conformance!(
     trades_are_scoped_to_their_user,
     settlements_upsert_and_report_corrections,
     logs_are_stored_and_filtered,
+    orders_hold_exposure_and_fills_execute_the_trade,
+    concurrent_orders_never_pass_the_exposure_limit,
+    risk_results_and_trading_state,
+    approvals_are_decided_once,
     concurrent_writers_all_succeed,
 );
 
@@ -964,5 +968,283 @@ async fn concurrent_writers_all_succeed(db: &Database) {
             .unwrap()
             .len(),
         100
+    );
+}
+
+fn money(s: &str) -> Dollars {
+    Dollars::parse(s).unwrap()
+}
+
+fn order(coid: &str, trade_id: &str, reserved: &str) -> OrderRecord {
+    let at: DateTime<Utc> = "2026-02-16T20:00:00Z".parse().unwrap();
+    OrderRecord {
+        request: OrderRequest {
+            client_order_id: coid.into(),
+            ticker: "KXHIGHNY-26FEB17-B53.5".into(),
+            side: Side::Yes,
+            price: Price::parse("0.30").unwrap(),
+            count: Count::parse("10").unwrap(),
+            time_in_force: TimeInForce::ImmediateOrCancel,
+        },
+        user_id: "u1".into(),
+        trade_id: trade_id.into(),
+        trading_day: day("2026-02-16"),
+        reserved: money(reserved),
+        status: OrderStatus::New,
+        exchange_order_id: None,
+        filled: Count::ZERO,
+        fill_cost: Dollars::ZERO,
+        fees: Dollars::ZERO,
+        close_time: None,
+        detail: None,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
+fn approved(id: &str) -> StoredTrade {
+    StoredTrade {
+        user_id: "u1".into(),
+        kalshi_order_id: None,
+        record: trade(id, "NYC", "2026-02-17", "APPROVED", "2026-02-16T20:00:00Z"),
+    }
+}
+
+async fn orders_hold_exposure_and_fills_execute_the_trade(db: &Database) {
+    let s = db.store();
+    with_user(&s, "u1").await;
+    let limit = money("5.00");
+    let today = day("2026-02-16");
+    let o = order("c1", "t1", "3.15");
+    assert_eq!(
+        s.open_order(&o, Some(&approved("t1")), limit)
+            .await
+            .unwrap(),
+        Opened::New
+    );
+    assert_eq!(
+        s.risk_status("u1", today).await.unwrap().exposure,
+        money("3.15")
+    );
+    // the same client order id again: never a second order
+    let Opened::Existing(again) = s
+        .open_order(&o, Some(&approved("t1")), limit)
+        .await
+        .unwrap()
+    else {
+        panic!("the order exists")
+    };
+    assert_eq!(again.request, o.request);
+    // past the limit: refused with the numbers, nothing stored
+    let err = s
+        .open_order(&order("c2", "t2", "1.86"), Some(&approved("t2")), limit)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::RiskLimitError);
+    assert!(
+        err.message.contains("3.15")
+            && err.message.contains("1.86")
+            && err.message.contains("5.00"),
+        "{}",
+        err.message
+    );
+    assert!(s.get_order("c2").await.unwrap().is_none());
+    assert_eq!(
+        s.get_trade("u1", "t2").await.unwrap_err().kind,
+        ErrorKind::NotFoundError
+    );
+    // exactly at the limit is allowed
+    s.open_order(&order("c3", "t3", "1.85"), Some(&approved("t3")), limit)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.risk_status("u1", today).await.unwrap().exposure,
+        money("5.00")
+    );
+    // 6 of 10 filled at 0.29 with 0.13 fees: the trade executes at the fill, the rest is released
+    let state = OrderState {
+        order_id: "x1".into(),
+        client_order_id: "c1".into(),
+        filled: Count::parse("6").unwrap(),
+        remaining: Count::ZERO,
+        fill_cost: money("1.74"),
+        fees: money("0.13"),
+        status: "executed".into(),
+    };
+    let done = s
+        .update_order("c1", Some(&state), OrderStatus::Executed, None, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(done.filled, Count::parse("6").unwrap());
+    let t = s.get_trade("u1", "t1").await.unwrap();
+    assert_eq!(t.record.status, TradeStatus::Executed);
+    assert_eq!(t.record.quantity, Count::parse("6").unwrap());
+    assert_eq!(t.record.entry_price, Price::parse("0.29").unwrap());
+    assert_eq!(t.kalshi_order_id.as_deref(), Some("x1"));
+    assert_eq!(
+        s.risk_status("u1", today).await.unwrap().exposure,
+        money("3.72")
+    );
+    // a final order never changes again
+    let again = s
+        .update_order("c1", None, OrderStatus::Canceled, Some("late"), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(again.status, OrderStatus::Executed);
+    // nothing filled: the trade is cancelled and all its exposure released
+    s.update_order(
+        "c3",
+        None,
+        OrderStatus::Rejected,
+        Some("market closed"),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get_trade("u1", "t3").await.unwrap().record.status,
+        TradeStatus::Cancelled
+    );
+    assert_eq!(
+        s.risk_status("u1", today).await.unwrap().exposure,
+        money("1.87")
+    );
+    assert_eq!(
+        s.orders_in(&[OrderStatus::Executed]).await.unwrap().len(),
+        1
+    );
+    assert_eq!(s.user_orders("u1", today).await.unwrap().len(), 2);
+}
+
+/// Twenty writers open orders at once: the day's exposure never passes the limit.
+async fn concurrent_orders_never_pass_the_exposure_limit(db: &Database) {
+    let s = db.store();
+    with_user(&s, "u1").await;
+    let limit = money("10.00");
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let id = format!("t{i}");
+                s.open_order(
+                    &order(&format!("c{i}"), &id, "3.00"),
+                    Some(&approved(&id)),
+                    limit,
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(e) => assert!(matches!(e.kind, ErrorKind::RiskLimitError), "{e:?}"),
+        }
+    }
+    assert_eq!(ok, 3);
+    assert_eq!(
+        s.risk_status("u1", day("2026-02-16"))
+            .await
+            .unwrap()
+            .exposure,
+        money("9.00")
+    );
+}
+
+async fn risk_results_and_trading_state(db: &Database) {
+    let s = db.store();
+    with_user(&s, "u1").await;
+    let today = day("2026-02-16");
+    let fresh = s.risk_status("u1", today).await.unwrap();
+    assert_eq!(
+        (fresh.state, fresh.consecutive_losses, fresh.exposure),
+        (TradingState::Active, 0, Dollars::ZERO)
+    );
+    let t1: DateTime<Utc> = "2026-02-16T15:00:00Z".parse().unwrap();
+    s.record_result("u1", today, money("-2.50"), t1)
+        .await
+        .unwrap();
+    let r = s
+        .record_result("u1", today, money("-1.25"), t1 + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(r.consecutive_losses, 2);
+    assert_eq!(r.realized_pnl, money("-3.75"));
+    assert_eq!(r.last_loss_at, Some(t1 + Duration::minutes(5)));
+    let r = s
+        .record_result("u1", today, money("0.80"), t1 + Duration::minutes(9))
+        .await
+        .unwrap();
+    assert_eq!((r.consecutive_losses, r.realized_pnl), (0, money("-2.95")));
+    // a new day starts at zero but keeps the state
+    s.set_trading_state("u1", TradingState::Halted, "kill switch", "alice", t1)
+        .await
+        .unwrap();
+    let next = s.risk_status("u1", day("2026-02-17")).await.unwrap();
+    assert_eq!(
+        (next.realized_pnl, next.state),
+        (Dollars::ZERO, TradingState::Halted)
+    );
+    assert_eq!(next.state_changed_by.as_deref(), Some("alice"));
+    assert_eq!(next.state_reason.as_deref(), Some("kill switch"));
+}
+
+async fn approvals_are_decided_once(db: &Database) {
+    let s = db.store();
+    with_user(&s, "u1").await;
+    let t = StoredTrade {
+        user_id: "u1".into(),
+        kalshi_order_id: None,
+        record: trade("p1", "NYC", "2026-02-17", "PENDING", "2026-02-16T20:00:00Z"),
+    };
+    let signal: TradeSignal = serde_json::from_value(json!({
+        "city": "NYC", "bracket": {"bracket_label": "53-54F", "lower_bound_f": 53.0, "upper_bound_f": 54.0, "probability": 0.298},
+        "side": "yes", "market_price": "0.22", "model_probability": 0.298, "ev": 0.06,
+        "confidence": "MEDIUM", "reasoning": "model 29.8% vs ask 22c"
+    }))
+    .unwrap();
+    let pending = PendingTrade::new(PendingTradeFields {
+        id: "p1".into(),
+        user_id: "u1".into(),
+        date: day("2026-02-17"),
+        market_ticker: "KXHIGHNY-26FEB17-B53.5".into(),
+        signal,
+        quantity: Count::parse("10").unwrap(),
+        limit_price: Price::parse("0.24").unwrap(),
+        status: TradeStatus::Pending,
+        created_at: "2026-02-16T20:00:00Z".parse().unwrap(),
+        expires_at: "2026-02-16T21:00:00Z".parse().unwrap(),
+    })
+    .unwrap();
+    s.queue_trade(&t, &pending).await.unwrap();
+    assert_eq!(s.list_approvals("u1", true).await.unwrap().len(), 1);
+    let at: DateTime<Utc> = "2026-02-16T20:30:00Z".parse().unwrap();
+    s.decide_approval(
+        "u1",
+        "p1",
+        TradeStatus::Rejected,
+        "alice",
+        at,
+        Some("too late in the day"),
+    )
+    .await
+    .unwrap();
+    let a = s.get_approval("u1", "p1").await.unwrap();
+    assert_eq!(a.pending.status, TradeStatus::Rejected);
+    assert_eq!(
+        (a.decided_by.as_deref(), a.decided_at),
+        (Some("alice"), Some(at))
+    );
+    let again = s
+        .decide_approval("u1", "p1", TradeStatus::Approved, "bob", at, None)
+        .await
+        .unwrap_err();
+    assert_eq!(again.kind, ErrorKind::ConflictError);
+    assert!(s.list_approvals("u1", true).await.unwrap().is_empty());
+    assert_eq!(s.list_approvals("u1", false).await.unwrap().len(), 1);
+    assert_eq!(
+        s.get_approval("u2", "p1").await.unwrap_err().kind,
+        ErrorKind::NotFoundError
     );
 }

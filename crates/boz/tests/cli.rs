@@ -141,6 +141,7 @@ fn migrations_round_trip(dir: &Path, url: &str) {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("Applied migration 1."));
     assert!(text(&out.stdout).contains("Applied migration 2."));
+    assert!(text(&out.stdout).contains("Applied migration 3."));
     let out = boz(dir, &env, &["db", "migrate"]);
     assert!(
         text(&out.stdout).contains("Database is up to date"),
@@ -152,6 +153,11 @@ fn migrations_round_trip(dir: &Path, url: &str) {
         "{}",
         text(&out.stdout)
     );
+    let out = boz(dir, &env, &["db", "revert"]);
+    assert!(text(&out.stdout).contains("Reverted migration 3."));
+    let out = boz(dir, &env, &["db", "status"]);
+    assert!(text(&out.stdout).contains("2  applied  model history"));
+    assert!(text(&out.stdout).contains("3  pending  trading"));
     let out = boz(dir, &env, &["db", "revert"]);
     assert!(text(&out.stdout).contains("Reverted migration 2."));
     let out = boz(dir, &env, &["db", "status"]);
