@@ -18,7 +18,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::city::CityCode;
 use crate::error::ValidationError;
-use crate::money::Dollars;
+use crate::money::{Dollars, Price};
 use crate::schemas::{TradingMode, UserSettings, UserSettingsFields};
 
 /// One setting: its variable, default and meaning.
@@ -235,6 +235,66 @@ pub const SETTINGS: &[SettingSpec] = &[
         "New users' consecutive losses before trading halts",
     ),
     spec(
+        "TRADING_VENUE",
+        Some("paper"),
+        false,
+        "Where orders go: `paper` (simulated fills against live Kalshi books), `demo` or `live`",
+    ),
+    spec(
+        "TRADING_LIVE_CONFIRM",
+        Some("false"),
+        false,
+        "Must be `true` for TRADING_VENUE=live (real money), with KALSHI_ENV=prod",
+    ),
+    spec(
+        "PAPER_STARTING_BALANCE",
+        Some("1000.00"),
+        false,
+        "The paper account's starting cash in dollars",
+    ),
+    spec(
+        "KELLY_FRACTION",
+        Some("0.25"),
+        false,
+        "Fraction of the Kelly stake to bet (0 to 1)",
+    ),
+    spec(
+        "MIN_CONTRACT_PRICE",
+        Some("0.05"),
+        false,
+        "No contract is bought below this price (guards against cheap longshots)",
+    ),
+    spec(
+        "MAX_EVENT_EXPOSURE",
+        Some("10.00"),
+        false,
+        "Most dollars committed to one event (all its brackets) per trading day",
+    ),
+    spec(
+        "MAX_PREDICTION_AGE_MINUTES",
+        Some("180"),
+        false,
+        "A prediction older than this is not traded on",
+    ),
+    spec(
+        "MAX_BOOK_AGE_SECONDS",
+        Some("120"),
+        false,
+        "An order book older than this is not traded on",
+    ),
+    spec(
+        "APPROVAL_TTL_MINUTES",
+        Some("30"),
+        false,
+        "How long a manual-mode trade waits for approval before it expires",
+    ),
+    spec(
+        "CANCEL_BEFORE_CLOSE_MINUTES",
+        Some("10"),
+        false,
+        "Resting orders are cancelled this long before their market closes",
+    ),
+    spec(
         "CITIES_FILE",
         None,
         false,
@@ -273,7 +333,25 @@ pub enum Environment {
     Production,
 }
 
-/// Which Kalshi environment.
+/// Where orders go (TRADING_VENUE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TradingVenue {
+    Paper,
+    Demo,
+    Live,
+}
+
+impl TradingVenue {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TradingVenue::Paper => "paper",
+            TradingVenue::Demo => "demo",
+            TradingVenue::Live => "live",
+        }
+    }
+}
+
+/// Which Kalshi hosts to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KalshiEnv {
     Demo,
@@ -448,6 +526,15 @@ pub struct Settings {
     pub default_min_ev_threshold: f64,
     pub default_cooldown_minutes: u32,
     pub default_consecutive_loss_limit: u32,
+    pub trading_venue: TradingVenue,
+    pub paper_starting_balance: Dollars,
+    pub kelly_fraction: f64,
+    pub min_contract_price: Price,
+    pub max_event_exposure: Dollars,
+    pub max_prediction_age_minutes: u32,
+    pub max_book_age_seconds: u32,
+    pub approval_ttl_minutes: u32,
+    pub cancel_before_close_minutes: u32,
     pub cities_file: Option<PathBuf>,
     pub bind: SocketAddr,
     /// Raw values and origins, for `boz config check`.
@@ -692,6 +779,59 @@ impl Settings {
             "KALSHI_WRITE_TOKENS_PER_SECOND",
             positive("a whole number of tokens"),
         )?;
+        let trading_venue = v.parse("TRADING_VENUE", |s| match s.to_ascii_lowercase().as_str() {
+            "paper" => Ok(TradingVenue::Paper),
+            "demo" => Ok(TradingVenue::Demo),
+            "live" => Ok(TradingVenue::Live),
+            _ => Err(format!("{s:?} is not paper, demo or live")),
+        })?;
+        let live_confirmed = v.parse("TRADING_LIVE_CONFIRM", |s| match s {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(format!("{s:?} is not true or false")),
+        })?;
+        match (trading_venue, kalshi_env) {
+            (TradingVenue::Live, _) if !live_confirmed => {
+                return Err(ValidationError::new(
+                    "TRADING_LIVE_CONFIRM",
+                    "TRADING_VENUE=live trades real money: set TRADING_LIVE_CONFIRM=true to confirm",
+                ));
+            }
+            (TradingVenue::Live, KalshiEnv::Demo) => {
+                return Err(ValidationError::new(
+                    "TRADING_VENUE",
+                    "live trading needs KALSHI_ENV=prod (the demo hosts hold no real money)",
+                ));
+            }
+            (TradingVenue::Demo, KalshiEnv::Prod) => {
+                return Err(ValidationError::new(
+                    "TRADING_VENUE",
+                    "demo trading needs KALSHI_ENV=demo; use TRADING_VENUE=live for prod",
+                ));
+            }
+            _ => {}
+        }
+        let paper_starting_balance = v.parse("PAPER_STARTING_BALANCE", dollars)?;
+        let kelly_fraction = v.parse("KELLY_FRACTION", |s| {
+            let r: f64 = from_str("a number")(s)?;
+            if r > 0.0 && r <= 1.0 {
+                Ok(r)
+            } else {
+                Err(format!("must be above 0 and at most 1, got {s}"))
+            }
+        })?;
+        let min_contract_price = v.parse("MIN_CONTRACT_PRICE", |s| {
+            Price::parse(s).map_err(|e| format!("{s:?} is not a price between 0 and 1: {e}"))
+        })?;
+        let max_event_exposure = v.parse("MAX_EVENT_EXPOSURE", dollars)?;
+        let max_prediction_age_minutes =
+            v.parse("MAX_PREDICTION_AGE_MINUTES", positive("a whole number of minutes"))?;
+        let max_book_age_seconds =
+            v.parse("MAX_BOOK_AGE_SECONDS", positive("a whole number of seconds"))?;
+        let approval_ttl_minutes =
+            v.parse("APPROVAL_TTL_MINUTES", positive("a whole number of minutes"))?;
+        let cancel_before_close_minutes =
+            v.parse("CANCEL_BEFORE_CLOSE_MINUTES", positive("a whole number of minutes"))?;
         let default_max_trade_size = v.parse("DEFAULT_MAX_TRADE_SIZE", dollars)?;
         let default_daily_loss_limit = v.parse("DEFAULT_DAILY_LOSS_LIMIT", dollars)?;
         let default_max_daily_exposure = v.parse("DEFAULT_MAX_DAILY_EXPOSURE", dollars)?;
@@ -756,6 +896,15 @@ impl Settings {
             default_min_ev_threshold,
             default_cooldown_minutes,
             default_consecutive_loss_limit,
+            trading_venue,
+            paper_starting_balance,
+            kelly_fraction,
+            min_contract_price,
+            max_event_exposure,
+            max_prediction_age_minutes,
+            max_book_age_seconds,
+            approval_ttl_minutes,
+            cancel_before_close_minutes,
             cities_file,
             bind,
             values: v.seen,
