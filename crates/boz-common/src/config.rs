@@ -779,12 +779,13 @@ impl Settings {
             "KALSHI_WRITE_TOKENS_PER_SECOND",
             positive("a whole number of tokens"),
         )?;
-        let trading_venue = v.parse("TRADING_VENUE", |s| match s.to_ascii_lowercase().as_str() {
-            "paper" => Ok(TradingVenue::Paper),
-            "demo" => Ok(TradingVenue::Demo),
-            "live" => Ok(TradingVenue::Live),
-            _ => Err(format!("{s:?} is not paper, demo or live")),
-        })?;
+        let trading_venue =
+            v.parse("TRADING_VENUE", |s| match s.to_ascii_lowercase().as_str() {
+                "paper" => Ok(TradingVenue::Paper),
+                "demo" => Ok(TradingVenue::Demo),
+                "live" => Ok(TradingVenue::Live),
+                _ => Err(format!("{s:?} is not paper, demo or live")),
+            })?;
         let live_confirmed = v.parse("TRADING_LIVE_CONFIRM", |s| match s {
             "true" => Ok(true),
             "false" => Ok(false),
@@ -824,14 +825,22 @@ impl Settings {
             Price::parse(s).map_err(|e| format!("{s:?} is not a price between 0 and 1: {e}"))
         })?;
         let max_event_exposure = v.parse("MAX_EVENT_EXPOSURE", dollars)?;
-        let max_prediction_age_minutes =
-            v.parse("MAX_PREDICTION_AGE_MINUTES", positive("a whole number of minutes"))?;
-        let max_book_age_seconds =
-            v.parse("MAX_BOOK_AGE_SECONDS", positive("a whole number of seconds"))?;
-        let approval_ttl_minutes =
-            v.parse("APPROVAL_TTL_MINUTES", positive("a whole number of minutes"))?;
-        let cancel_before_close_minutes =
-            v.parse("CANCEL_BEFORE_CLOSE_MINUTES", positive("a whole number of minutes"))?;
+        let max_prediction_age_minutes = v.parse(
+            "MAX_PREDICTION_AGE_MINUTES",
+            positive("a whole number of minutes"),
+        )?;
+        let max_book_age_seconds = v.parse(
+            "MAX_BOOK_AGE_SECONDS",
+            positive("a whole number of seconds"),
+        )?;
+        let approval_ttl_minutes = v.parse(
+            "APPROVAL_TTL_MINUTES",
+            positive("a whole number of minutes"),
+        )?;
+        let cancel_before_close_minutes = v.parse(
+            "CANCEL_BEFORE_CLOSE_MINUTES",
+            positive("a whole number of minutes"),
+        )?;
         let default_max_trade_size = v.parse("DEFAULT_MAX_TRADE_SIZE", dollars)?;
         let default_daily_loss_limit = v.parse("DEFAULT_DAILY_LOSS_LIMIT", dollars)?;
         let default_max_daily_exposure = v.parse("DEFAULT_MAX_DAILY_EXPOSURE", dollars)?;

@@ -460,6 +460,15 @@ pub struct OrderRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The exposure caps an order is checked against, atomically with storing it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExposureLimits {
+    /// `max_daily_exposure`: everything committed in the trading day.
+    pub daily: Dollars,
+    /// The per-event cap: (event ticker, dollars) over the day's orders in that event's markets.
+    pub event: Option<(String, Dollars)>,
+}
+
 /// The outcome of opening an order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Opened {
@@ -512,14 +521,14 @@ pub trait RiskRepo: Send + Sync {
 #[async_trait]
 pub trait OrderRepo: Send + Sync {
     /// In one transaction: unless an order with this client order id exists, reserves
-    /// `order.reserved` of the day's exposure (refused with `RiskLimitError` if the total would
-    /// pass `exposure_limit`), stores the trade (or, for an approved manual trade, finds it in
+    /// `order.reserved` of the day's exposure (refused with `RiskLimitError` if the day's or the
+    /// event's total would pass its limit), stores the trade (or, for an approved manual trade, finds it in
     /// APPROVED) and the order.
     async fn open_order(
         &self,
         order: &OrderRecord,
         trade: Option<&StoredTrade>,
-        exposure_limit: Dollars,
+        limits: &ExposureLimits,
     ) -> Result<Opened, BozError>;
     /// In one transaction: records the exchange's view of the order; once final, the trade
     /// becomes EXECUTED with the filled quantity and average price (or CANCELLED if nothing

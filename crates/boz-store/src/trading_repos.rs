@@ -6,7 +6,7 @@
 macro_rules! impl_trading_repositories {
     ($store:ty, $db:ty) => {
         use boz_common::ports::{
-            ApprovalRepo, OrderRecord, OrderRepo, OrderRequest, OrderState, OrderStatus, Opened,
+            ApprovalRepo, ExposureLimits, OrderRecord, OrderRepo, OrderRequest, OrderState, OrderStatus, Opened,
             RiskRepo, RiskStatus, StoredApproval, TradingState,
         };
         use boz_common::schemas::PendingTrade;
@@ -249,7 +249,7 @@ macro_rules! impl_trading_repositories {
                 &self,
                 o: &OrderRecord,
                 trade: Option<&StoredTrade>,
-                exposure_limit: Dollars,
+                limits: &ExposureLimits,
             ) -> Result<Opened, BozError> {
                 let mut tx = self.write.begin().await.map_err(|e| db_error("begin", e))?;
                 let coid = &o.request.client_order_id;
@@ -259,13 +259,42 @@ macro_rules! impl_trading_repositories {
                 ensure_risk_rows(&mut tx, &o.user_id, o.trading_day).await?;
                 let current = locked_exposure(&mut tx, &o.user_id, o.trading_day).await?;
                 let next = current + o.reserved.as_decimal();
-                if next > exposure_limit.as_decimal() {
+                if next > limits.daily.as_decimal() {
                     return Err(BozError::risk_refused(
                         "max_daily_exposure",
                         current.normalize(),
                         o.reserved,
-                        exposure_limit,
+                        limits.daily,
                     ));
+                }
+                if let Some((event, cap)) = &limits.event {
+                    // the day's lock on risk_days (above) serialises this read too
+                    let rows = sqlx::query(
+                        "SELECT * FROM orders WHERE user_id = $1 AND trading_day = $2 AND ticker LIKE $3",
+                    )
+                    .bind(&o.user_id)
+                    .bind(o.trading_day)
+                    .bind(format!("{event}-%"))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(|e| db_error("read event exposure", e))?;
+                    let mut used = Decimal::ZERO;
+                    for row in &rows {
+                        let r = order_from_row(row)?;
+                        used += if r.status.is_final() {
+                            r.fill_cost.as_decimal() + r.fees.as_decimal()
+                        } else {
+                            r.reserved.as_decimal()
+                        };
+                    }
+                    if used + o.reserved.as_decimal() > cap.as_decimal() {
+                        return Err(BozError::risk_refused(
+                            &format!("max_event_exposure ({event})"),
+                            used.normalize(),
+                            o.reserved,
+                            cap,
+                        ));
+                    }
                 }
                 set_exposure(&mut tx, &o.user_id, o.trading_day, next).await?;
                 match trade {

@@ -1013,7 +1013,11 @@ fn approved(id: &str) -> StoredTrade {
 async fn orders_hold_exposure_and_fills_execute_the_trade(db: &Database) {
     let s = db.store();
     with_user(&s, "u1").await;
-    let limit = money("5.00");
+    let limit = ExposureLimits {
+        daily: money("5.00"),
+        event: None,
+    };
+    let limit = &limit;
     let today = day("2026-02-16");
     let o = order("c1", "t1", "3.15");
     assert_eq!(
@@ -1114,22 +1118,43 @@ async fn orders_hold_exposure_and_fills_execute_the_trade(db: &Database) {
         1
     );
     assert_eq!(s.user_orders("u1", today).await.unwrap().len(), 2);
+    // the event cap counts what the event's orders filled or still hold
+    let capped = ExposureLimits {
+        daily: money("100.00"),
+        event: Some(("KXHIGHNY-26FEB17".into(), money("3.00"))),
+    };
+    let err = s
+        .open_order(&order("c4", "t4", "1.27"), Some(&approved("t4")), &capped)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message
+            .contains("max_event_exposure (KXHIGHNY-26FEB17): 1.87 used + 1.27"),
+        "{}",
+        err.message
+    );
+    s.open_order(&order("c5", "t5", "1.13"), Some(&approved("t5")), &capped)
+        .await
+        .unwrap();
 }
 
 /// Twenty writers open orders at once: the day's exposure never passes the limit.
 async fn concurrent_orders_never_pass_the_exposure_limit(db: &Database) {
     let s = db.store();
     with_user(&s, "u1").await;
-    let limit = money("10.00");
     let tasks: Vec<_> = (0..20)
         .map(|i| {
             let s = s.clone();
             tokio::spawn(async move {
                 let id = format!("t{i}");
+                let limit = ExposureLimits {
+                    daily: money("10.00"),
+                    event: None,
+                };
                 s.open_order(
                     &order(&format!("c{i}"), &id, "3.00"),
                     Some(&approved(&id)),
-                    limit,
+                    &limit,
                 )
                 .await
             })
