@@ -696,6 +696,16 @@ pub trait Exchange: Send + Sync {
     /// Looks an order up by its client order id (after a timeout, instead of resending).
     async fn find_order(&self, client_order_id: &str) -> Result<Option<OrderState>, BozError>;
     async fn balance(&self) -> Result<Dollars, BozError>;
+    /// Open positions: contracts held per market and side.
+    async fn positions(&self) -> Result<Vec<ExchangePosition>, BozError>;
+}
+
+/// Contracts held in one market.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExchangePosition {
+    pub ticker: String,
+    pub yes: Count,
+    pub no: Count,
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use boz_common::error::BozError;
 use boz_common::fees::{FeeSchedule, Liquidity};
 use boz_common::money::{Count, Dollars, Price};
-use boz_common::ports::{Clock, Exchange, OrderRequest, OrderState, TimeInForce};
+use boz_common::ports::{Clock, Exchange, ExchangePosition, OrderRequest, OrderState, TimeInForce};
 use boz_common::schemas::Side;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -568,6 +568,19 @@ impl Exchange for PaperExchange {
 
     async fn balance(&self) -> Result<Dollars, BozError> {
         self.lock().available()
+    }
+
+    async fn positions(&self) -> Result<Vec<ExchangePosition>, BozError> {
+        Ok(self
+            .positions()
+            .into_iter()
+            .filter(|(_, p)| p.yes > Count::ZERO || p.no > Count::ZERO)
+            .map(|(ticker, p)| ExchangePosition {
+                ticker,
+                yes: p.yes,
+                no: p.no,
+            })
+            .collect())
     }
 }
 

@@ -21,7 +21,7 @@ use backon::{ExponentialBuilder, Retryable};
 use boz_common::error::{BozError, ErrorKind};
 use boz_common::fees::{FeeSchedule, FeeType};
 use boz_common::money::{Count, Dollars};
-use boz_common::ports::{Clock, OrderRequest, OrderState, TimeInForce};
+use boz_common::ports::{Clock, ExchangePosition, OrderRequest, OrderState, TimeInForce};
 use boz_common::schemas::Side;
 use boz_crypto::KalshiSigner;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -875,6 +875,33 @@ impl boz_common::ports::Exchange for KalshiExchange {
 
     async fn balance(&self) -> Result<Dollars, BozError> {
         Ok(self.0.balance().await?)
+    }
+
+    /// `position_fp` is signed: positive YES contracts, negative NO contracts.
+    async fn positions(&self) -> Result<Vec<ExchangePosition>, BozError> {
+        let mut out = Vec::new();
+        for p in self.0.positions(&[]).await? {
+            let ticker = p.get("ticker").and_then(Value::as_str).unwrap_or_default();
+            let raw = p
+                .get("position_fp")
+                .and_then(Value::as_str)
+                .map(|s| Decimal::from_str_exact(s))
+                .transpose()
+                .map_err(|e| BozError::upstream("kalshi", format!("position_fp of {ticker}: {e}")))?
+                .unwrap_or(Decimal::ZERO);
+            let count = |d: Decimal| {
+                Count::new(d).map_err(|e| BozError::upstream("kalshi", format!("position of {ticker}: {e}")))
+            };
+            if raw.is_zero() {
+                continue;
+            }
+            out.push(ExchangePosition {
+                ticker: ticker.to_string(),
+                yes: count(raw.max(Decimal::ZERO))?,
+                no: count((-raw).max(Decimal::ZERO))?,
+            });
+        }
+        Ok(out)
     }
 }
 
