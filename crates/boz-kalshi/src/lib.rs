@@ -8,6 +8,7 @@
 
 pub mod book;
 pub mod market;
+pub mod market_data;
 pub mod paper;
 pub mod rest;
 pub mod ws;

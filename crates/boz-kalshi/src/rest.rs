@@ -448,20 +448,8 @@ impl KalshiClient {
         series: &str,
         status: &str,
     ) -> Result<Vec<WeatherEvent>, KalshiError> {
-        let q = [
-            ("series_ticker", series.to_string()),
-            ("status", status.to_string()),
-            ("with_nested_markets", "true".to_string()),
-            ("limit", "200".to_string()),
-        ];
-        let events = self.get_all("/events", &q, "events", false).await?;
         let mut out = Vec::new();
-        for e in events {
-            let markets = e
-                .get("markets")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
+        for (e, markets) in self.event_objects(series, status).await? {
             match event_from_api(&e, &markets) {
                 Ok(w) => out.push(w),
                 Err(err) => {
@@ -470,6 +458,40 @@ impl KalshiClient {
             }
         }
         Ok(out)
+    }
+
+    /// The raw event objects of a series with their nested markets (every page).
+    pub async fn event_objects(
+        &self,
+        series: &str,
+        status: &str,
+    ) -> Result<Vec<(Value, Vec<Value>)>, KalshiError> {
+        let q = [
+            ("series_ticker", series.to_string()),
+            ("status", status.to_string()),
+            ("with_nested_markets", "true".to_string()),
+            ("limit", "200".to_string()),
+        ];
+        let events = self.get_all("/events", &q, "events", false).await?;
+        Ok(events
+            .into_iter()
+            .map(|e| {
+                let markets = e
+                    .get("markets")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                (e, markets)
+            })
+            .collect())
+    }
+
+    /// The open events of a series, raw.
+    pub async fn open_event_objects(
+        &self,
+        series: &str,
+    ) -> Result<Vec<(Value, Vec<Value>)>, KalshiError> {
+        self.event_objects(series, "open").await
     }
 
     /// `GET /markets/{ticker}/orderbook`.
@@ -885,12 +907,13 @@ impl boz_common::ports::Exchange for KalshiExchange {
             let raw = p
                 .get("position_fp")
                 .and_then(Value::as_str)
-                .map(|s| Decimal::from_str_exact(s))
+                .map(Decimal::from_str_exact)
                 .transpose()
                 .map_err(|e| BozError::upstream("kalshi", format!("position_fp of {ticker}: {e}")))?
                 .unwrap_or(Decimal::ZERO);
             let count = |d: Decimal| {
-                Count::new(d).map_err(|e| BozError::upstream("kalshi", format!("position of {ticker}: {e}")))
+                Count::new(d)
+                    .map_err(|e| BozError::upstream("kalshi", format!("position of {ticker}: {e}")))
             };
             if raw.is_zero() {
                 continue;

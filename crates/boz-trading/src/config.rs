@@ -30,7 +30,9 @@ impl TradingConfig {
             max_prediction_age: chrono::Duration::minutes(i64::from(s.max_prediction_age_minutes)),
             max_book_age: chrono::Duration::seconds(i64::from(s.max_book_age_seconds)),
             approval_ttl: chrono::Duration::minutes(i64::from(s.approval_ttl_minutes)),
-            cancel_before_close: chrono::Duration::minutes(i64::from(s.cancel_before_close_minutes)),
+            cancel_before_close: chrono::Duration::minutes(i64::from(
+                s.cancel_before_close_minutes,
+            )),
             order_timeout: std::time::Duration::from_secs(u64::from(s.http_timeout_seconds) + 5),
             unknown_grace: chrono::Duration::minutes(2),
         }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use boz_common::city::City;
 use boz_common::ports::{
-    Clock, Exchange, ExposureLimits, MarketData, MarketEvent, OrderRecord, OrderStatus,
-    RiskStatus, Store, StoredTrade, StoredUser, TimeInForce, TopOfBook, TradingState,
+    Clock, Exchange, ExposureLimits, MarketData, MarketEvent, OrderRecord, OrderStatus, RiskStatus,
+    Store, StoredTrade, StoredUser, TimeInForce, TopOfBook, TradingState,
 };
 use boz_common::schemas::{
     BracketPrediction, PendingTrade, PendingTradeFields, Side, TradeRecord, TradeRecordFields,
@@ -82,39 +82,16 @@ fn dollars(d: Decimal) -> Dollars {
     Dollars::new(d.round_dp(6)).unwrap_or(Dollars::ZERO)
 }
 
-impl TradingEngine {
-    fn orders(&self) -> OrderManager {
-        OrderManager {
-            store: self.store.clone(),
-            exchange: self.exchange.clone(),
-            clock: self.clock.clone(),
-            timeout: self.config.order_timeout,
-            cancel_before_close: self.config.cancel_before_close,
-        }
-    }
+/// The pure part of a decision: pricing, sizing and judging one event's candidates.
+pub struct Judge<'a> {
+    pub config: &'a TradingConfig,
+    pub now: DateTime<Utc>,
+}
 
-    /// The user's risk status after the engine's own state changes (automatic halt or
-    /// reduce), and the Kelly multiplier or why nothing may be traded.
-    async fn gate(&self, user_id: &str, settings: &UserSettings) -> Result<(RiskStatus, Result<f64, BozError>), BozError> {
-        let now = self.clock.now();
-        let day = trading_day(now);
-        let mut status = self.store.risk_status(user_id, day).await?;
-        let a = assess(&status, settings, now);
-        if let Some((state, reason)) = &a.transition {
-            tracing::warn!(target: "RISK", user_id, state = state.as_str(), reason = %reason, "trading state changed by the risk engine");
-            self.store.set_trading_state(user_id, *state, reason, "risk engine", now).await?;
-            status = self.store.risk_status(user_id, day).await?;
-        }
-        if let Err(e) = &a.allowed {
-            let target = if e.kind == ErrorKind::CooldownActiveError { "COOLDOWN" } else { "RISK" };
-            tracing::warn!(target: "RISK", category = target, user_id, reason = %e.message, "trading refused");
-        }
-        Ok((status, a.allowed))
-    }
-
+impl Judge<'_> {
     /// Every candidate of one event for one user, sized and judged (nothing is placed).
     #[allow(clippy::too_many_arguments)]
-    fn judge_event(
+    pub fn judge_event(
         &self,
         user_id: &str,
         settings: &UserSettings,
@@ -125,7 +102,7 @@ impl TradingEngine {
         prediction: &BracketPrediction,
         books: &[TopOfBook],
     ) -> Vec<(Candidate, Option<Opportunity>)> {
-        let now = self.clock.now();
+        let now = self.now;
         let mut out = Vec::new();
         let opps = match opportunities(prediction, event, books) {
             Ok(o) => o,
@@ -141,16 +118,26 @@ impl TradingEngine {
         // screen: EV at one contract, minimum price
         let mut eligible: Vec<(Opportunity, f64)> = Vec::new();
         for o in opps {
-            let ev1 = crate::ev::ev_per_contract(&event.fees, o.probability, o.price, one).unwrap_or(f64::MIN);
+            let ev1 = crate::ev::ev_per_contract(&event.fees, o.probability, o.price, one)
+                .unwrap_or(f64::MIN);
             let verdict = if o.price < self.config.min_price {
-                Some(format!("price {} is below the minimum {}", o.price, self.config.min_price))
+                Some(format!(
+                    "price {} is below the minimum {}",
+                    o.price, self.config.min_price
+                ))
             } else if ev1 < settings.min_ev_threshold {
-                Some(format!("EV {ev1:.4} is below min_ev_threshold {}", settings.min_ev_threshold))
+                Some(format!(
+                    "EV {ev1:.4} is below min_ev_threshold {}",
+                    settings.min_ev_threshold
+                ))
             } else {
                 None
             };
             match verdict {
-                Some(v) => out.push((self.candidate(user_id, event, &o, ev1, Count::ZERO, Dollars::ZERO, v, None), None)),
+                Some(v) => out.push((
+                    self.candidate(user_id, event, &o, ev1, Count::ZERO, Dollars::ZERO, v, None),
+                    None,
+                )),
                 None => eligible.push((o, ev1)),
             }
         }
@@ -162,7 +149,9 @@ impl TradingEngine {
         let bets: Vec<Bet> = eligible
             .iter()
             .map(|(o, _)| Bet {
-                cost: all_in(&event.fees, o.price, one).map(|(_, c)| c).unwrap_or(1.0),
+                cost: all_in(&event.fees, o.price, one)
+                    .map(|(_, c)| c)
+                    .unwrap_or(1.0),
                 wins: o.wins(probs.len()),
             })
             .collect();
@@ -176,13 +165,23 @@ impl TradingEngine {
             let verdict = if let Err(e) = allowed {
                 format!("refused: {}", e.message)
             } else if stale_prediction {
-                format!("refused: the prediction is from {}, older than {} minutes", prediction.generated_at, self.config.max_prediction_age.num_minutes())
+                format!(
+                    "refused: the prediction is from {}, older than {} minutes",
+                    prediction.generated_at,
+                    self.config.max_prediction_age.num_minutes()
+                )
             } else if stale_book {
-                format!("refused: the order book is older than {} seconds", self.config.max_book_age.num_seconds())
+                format!(
+                    "refused: the order book is older than {} seconds",
+                    self.config.max_book_age.num_seconds()
+                )
             } else if f <= 0.0 {
                 "no stake: Kelly puts nothing on it with the event's other brackets".to_string()
             } else if contracts == Count::ZERO {
-                format!("size zero: stake {stake:.2}, budget {} (max_trade_size, exposure left, balance)", cap.normalize())
+                format!(
+                    "size zero: stake {stake:.2}, budget {} (max_trade_size, exposure left, balance)",
+                    cap.normalize()
+                )
             } else if ev < settings.min_ev_threshold {
                 format!("EV {ev:.4} at {contracts} contracts is below min_ev_threshold")
             } else {
@@ -196,7 +195,9 @@ impl TradingEngine {
                 tracing::info!(target: "RISK", user_id, ticker = %o.ticker, reason = %verdict, "candidate refused");
             }
             let signal = self.signal(prediction, &o, ev, &verdict);
-            let c = self.candidate(user_id, event, &o, ev, contracts, commitment, verdict, signal);
+            let c = self.candidate(
+                user_id, event, &o, ev, contracts, commitment, verdict, signal,
+            );
             out.push((c, tradeable.then_some(o)));
         }
         out
@@ -204,7 +205,13 @@ impl TradingEngine {
 
     /// Whole contracts for a stake, capped by the book's size and the budget (cost plus fee);
     /// with the EV per contract at that size.
-    fn size(&self, fees: &boz_common::fees::FeeSchedule, o: &Opportunity, stake: f64, budget: Decimal) -> (Count, Dollars, f64) {
+    fn size(
+        &self,
+        fees: &boz_common::fees::FeeSchedule,
+        o: &Opportunity,
+        stake: f64,
+        budget: Decimal,
+    ) -> (Count, Dollars, f64) {
         let none = (Count::ZERO, Dollars::ZERO, f64::MIN);
         let price = o.price.as_decimal();
         let Some(stake) = Decimal::from_f64(stake.max(0.0)) else {
@@ -212,10 +219,16 @@ impl TradingEngine {
         };
         let limit = stake.min(budget);
         // the fee is at most 1.75¢ a contract plus a cent of rounding
-        let mut n = (limit / (price + Decimal::new(275, 4))).floor().min(o.available.as_decimal().floor());
+        let mut n = (limit / (price + Decimal::new(275, 4)))
+            .floor()
+            .min(o.available.as_decimal().floor());
         while n > Decimal::ZERO {
-            let Ok(count) = Count::new(n) else { return none };
-            let Ok((fee, cost)) = all_in(fees, o.price, count) else { return none };
+            let Ok(count) = Count::new(n) else {
+                return none;
+            };
+            let Ok((fee, cost)) = all_in(fees, o.price, count) else {
+                return none;
+            };
             let total = price * n + fee.as_decimal();
             if total <= limit {
                 return (count, dollars(total), o.probability - cost);
@@ -252,16 +265,34 @@ impl TradingEngine {
         }
     }
 
-    fn signal(&self, prediction: &BracketPrediction, o: &Opportunity, ev: f64, verdict: &str) -> Option<TradeSignal> {
+    fn signal(
+        &self,
+        prediction: &BracketPrediction,
+        o: &Opportunity,
+        ev: f64,
+        verdict: &str,
+    ) -> Option<TradeSignal> {
         let reasoning = format!(
             "{} {} on {}: model {:.1}% vs {} to pay {} (market mid {}), EV {:+.4} per contract after the fee; σ {:.2}°F, mean {:.1}°F from {}; {}",
-            if o.side == Side::Yes { "buy YES" } else { "buy NO" },
+            if o.side == Side::Yes {
+                "buy YES"
+            } else {
+                "buy NO"
+            },
             o.bracket.bracket_label,
             o.ticker,
             o.probability * 100.0,
             o.price,
-            if o.side == Side::Yes { "the ask" } else { "1 − the YES bid" },
-            if o.market_probability.is_finite() { format!("{:.1}%", o.market_probability * 100.0) } else { "n/a".into() },
+            if o.side == Side::Yes {
+                "the ask"
+            } else {
+                "1 − the YES bid"
+            },
+            if o.market_probability.is_finite() {
+                format!("{:.1}%", o.market_probability * 100.0)
+            } else {
+                "n/a".into()
+            },
             ev,
             prediction.error_std_f,
             prediction.ensemble_forecast_f,
@@ -280,9 +311,69 @@ impl TradingEngine {
         })
         .ok()
     }
+}
+
+impl TradingEngine {
+    fn judge(&self) -> Judge<'_> {
+        Judge {
+            config: &self.config,
+            now: self.clock.now(),
+        }
+    }
+
+    fn orders(&self) -> OrderManager {
+        OrderManager {
+            store: self.store.clone(),
+            exchange: self.exchange.clone(),
+            clock: self.clock.clone(),
+            timeout: self.config.order_timeout,
+            cancel_before_close: self.config.cancel_before_close,
+        }
+    }
+
+    /// The user's risk status after the engine's own state changes (automatic halt or
+    /// reduce), and the Kelly multiplier or why nothing may be traded.
+    async fn gate(
+        &self,
+        user_id: &str,
+        settings: &UserSettings,
+    ) -> Result<(RiskStatus, Result<f64, BozError>), BozError> {
+        let now = self.clock.now();
+        let day = trading_day(now);
+        let mut status = self.store.risk_status(user_id, day).await?;
+        let a = assess(&status, settings, now);
+        if let Some((state, reason)) = &a.transition {
+            tracing::warn!(target: "RISK", user_id, state = state.as_str(), reason = %reason, "trading state changed by the risk engine");
+            self.store
+                .set_trading_state(user_id, *state, reason, "risk engine", now)
+                .await?;
+            status = self.store.risk_status(user_id, day).await?;
+        }
+        if let Err(e) = &a.allowed {
+            let target = if e.kind == ErrorKind::CooldownActiveError {
+                "COOLDOWN"
+            } else {
+                "RISK"
+            };
+            tracing::warn!(target: "RISK", category = target, user_id, reason = %e.message, "trading refused");
+        }
+        Ok((status, a.allowed))
+    }
 
     /// Every candidate of every user and city, judged, with the opportunity when tradeable.
-    async fn evaluate(&self, only_user: Option<&str>) -> Result<(Vec<(Candidate, Option<(Opportunity, MarketEvent, BracketPrediction)>)>, Vec<String>), BozError> {
+    async fn evaluate(
+        &self,
+        only_user: Option<&str>,
+    ) -> Result<
+        (
+            Vec<(
+                Candidate,
+                Option<(Opportunity, MarketEvent, BracketPrediction)>,
+            )>,
+            Vec<String>,
+        ),
+        BozError,
+    > {
         let mut out = Vec::new();
         let mut errors = Vec::new();
         let balance = self.exchange.balance().await?;
@@ -298,7 +389,11 @@ impl TradingEngine {
                 }
             };
             let (status, allowed) = self.gate(&user.id, &settings).await?;
-            for city in self.cities.iter().filter(|c| settings.cities.iter().any(|s| s.as_str() == c.code)) {
+            for city in self
+                .cities
+                .iter()
+                .filter(|c| settings.cities.iter().any(|s| s.as_str() == c.code))
+            {
                 let events = match self.market.open_events(city).await {
                     Ok(e) => e,
                     Err(e) => {
@@ -307,8 +402,15 @@ impl TradingEngine {
                     }
                 };
                 for event in events {
-                    let Some(p) = self.store.latest_prediction(&city.code(), event.date).await? else {
-                        errors.push(format!("{} {}: no prediction stored (run `boz predict`)", city.code, event.date));
+                    let Some(p) = self
+                        .store
+                        .latest_prediction(&city.code(), event.date)
+                        .await?
+                    else {
+                        errors.push(format!(
+                            "{} {}: no prediction stored (run `boz predict`)",
+                            city.code, event.date
+                        ));
                         continue;
                     };
                     let books = match self.market.top_of_book(&event.event_ticker).await {
@@ -318,7 +420,16 @@ impl TradingEngine {
                             continue;
                         }
                     };
-                    for (c, o) in self.judge_event(&user.id, &settings, &status, &allowed, balance, &event, &p.prediction, &books) {
+                    for (c, o) in self.judge().judge_event(
+                        &user.id,
+                        &settings,
+                        &status,
+                        &allowed,
+                        balance,
+                        &event,
+                        &p.prediction,
+                        &books,
+                    ) {
                         out.push((c, o.map(|o| (o, event.clone(), p.prediction.clone()))));
                     }
                 }
@@ -328,12 +439,23 @@ impl TradingEngine {
     }
 
     /// Every candidate with EV, size and the risk verdict; places nothing.
-    pub async fn signals(&self, only_user: Option<&str>) -> Result<(Vec<Candidate>, Vec<String>), BozError> {
+    pub async fn signals(
+        &self,
+        only_user: Option<&str>,
+    ) -> Result<(Vec<Candidate>, Vec<String>), BozError> {
         let (c, errors) = self.evaluate(only_user).await?;
         Ok((c.into_iter().map(|(c, _)| c).collect(), errors))
     }
 
-    fn trade_record(&self, id: &str, c: &Candidate, p: &BracketPrediction, weather: Vec<boz_common::schemas::WeatherData>, o: &Opportunity, status: TradeStatus) -> Result<TradeRecord, BozError> {
+    fn trade_record(
+        &self,
+        id: &str,
+        c: &Candidate,
+        p: &BracketPrediction,
+        weather: Vec<boz_common::schemas::WeatherData>,
+        o: &Opportunity,
+        status: TradeStatus,
+    ) -> Result<TradeRecord, BozError> {
         Ok(TradeRecord::new(TradeRecordFields {
             id: id.to_string(),
             city: p.city.clone(),
@@ -370,7 +492,14 @@ impl TradingEngine {
         }
     }
 
-    fn order_record(&self, user_id: &str, o: &Opportunity, count: Count, commitment: Dollars, close_time: Option<DateTime<Utc>>) -> OrderRecord {
+    fn order_record(
+        &self,
+        user_id: &str,
+        o: &Opportunity,
+        count: Count,
+        commitment: Dollars,
+        close_time: Option<DateTime<Utc>>,
+    ) -> OrderRecord {
         let now = self.clock.now();
         let day = trading_day(now);
         let coid = client_order_id(user_id, &o.ticker, o.side, day);
@@ -409,7 +538,9 @@ impl TradingEngine {
             for user in self.store.list_users().await? {
                 match self.orders().reconcile(&user.id, trading_day(now)).await {
                     Ok(r) => report.reconciliation.push(r),
-                    Err(e) => report.errors.push(format!("reconcile {}: {}", user.id, e.message)),
+                    Err(e) => report
+                        .errors
+                        .push(format!("reconcile {}: {}", user.id, e.message)),
                 }
             }
         }
@@ -429,18 +560,47 @@ impl TradingEngine {
                 .into_iter()
                 .map(|f| f.data)
                 .collect();
-            let order = self.order_record(&c.user_id, &o, c.contracts, c.commitment, event.close_time);
+            let order =
+                self.order_record(&c.user_id, &o, c.contracts, c.commitment, event.close_time);
             match settings.trading_mode {
                 TradingMode::Auto => {
-                    let record = self.trade_record(&order.trade_id, &c, &prediction, weather, &o, TradeStatus::Approved)?;
-                    let trade = StoredTrade { user_id: c.user_id.clone(), kalshi_order_id: None, record };
-                    match self.orders().execute(&order, Some(&trade), &self.limits(&settings, &event.event_ticker)).await {
+                    let record = self.trade_record(
+                        &order.trade_id,
+                        &c,
+                        &prediction,
+                        weather,
+                        &o,
+                        TradeStatus::Approved,
+                    )?;
+                    let trade = StoredTrade {
+                        user_id: c.user_id.clone(),
+                        kalshi_order_id: None,
+                        record,
+                    };
+                    match self
+                        .orders()
+                        .execute(
+                            &order,
+                            Some(&trade),
+                            &self.limits(&settings, &event.event_ticker),
+                        )
+                        .await
+                    {
                         Ok(done) => report.orders.push(done),
-                        Err(e) if matches!(e.kind, ErrorKind::RiskLimitError | ErrorKind::CooldownActiveError) => {
+                        Err(e)
+                            if matches!(
+                                e.kind,
+                                ErrorKind::RiskLimitError | ErrorKind::CooldownActiveError
+                            ) =>
+                        {
                             tracing::warn!(target: "RISK", user_id = %c.user_id, ticker = %c.ticker, reason = %e.message, "order refused");
-                            report.refused.push(format!("{} {}: {}", c.user_id, c.ticker, e.message));
+                            report
+                                .refused
+                                .push(format!("{} {}: {}", c.user_id, c.ticker, e.message));
                         }
-                        Err(e) => report.errors.push(format!("{} {}: {}", c.user_id, c.ticker, e.message)),
+                        Err(e) => report
+                            .errors
+                            .push(format!("{} {}: {}", c.user_id, c.ticker, e.message)),
                     }
                 }
                 TradingMode::Manual => {
@@ -449,8 +609,11 @@ impl TradingEngine {
                         report.candidates.push(c);
                         continue; // already queued (or traded) today
                     }
-                    let record = self.trade_record(&id, &c, &prediction, weather, &o, TradeStatus::Pending)?;
-                    let Some(signal) = c.signal.clone() else { continue };
+                    let record =
+                        self.trade_record(&id, &c, &prediction, weather, &o, TradeStatus::Pending)?;
+                    let Some(signal) = c.signal.clone() else {
+                        continue;
+                    };
                     let pending = PendingTrade::new(PendingTradeFields {
                         id: id.clone(),
                         user_id: c.user_id.clone(),
@@ -463,7 +626,16 @@ impl TradingEngine {
                         created_at: now,
                         expires_at: now + self.config.approval_ttl,
                     })?;
-                    self.store.queue_trade(&StoredTrade { user_id: c.user_id.clone(), kalshi_order_id: None, record }, &pending).await?;
+                    self.store
+                        .queue_trade(
+                            &StoredTrade {
+                                user_id: c.user_id.clone(),
+                                kalshi_order_id: None,
+                                record,
+                            },
+                            &pending,
+                        )
+                        .await?;
                     tracing::info!(target: "TRADING", user_id = %c.user_id, trade_id = %id, ticker = %o.ticker, "queued for approval");
                     report.queued.push(id);
                 }
@@ -481,7 +653,14 @@ impl TradingEngine {
             for a in self.store.list_approvals(&user.id, true).await? {
                 if a.pending.expires_at <= now {
                     self.store
-                        .decide_approval(&user.id, &a.pending.id, TradeStatus::Expired, "engine", now, Some("time to live passed"))
+                        .decide_approval(
+                            &user.id,
+                            &a.pending.id,
+                            TradeStatus::Expired,
+                            "engine",
+                            now,
+                            Some("time to live passed"),
+                        )
                         .await?;
                     out.push(a.pending.id.clone());
                 }
@@ -492,16 +671,37 @@ impl TradingEngine {
 
     /// Approves a PENDING trade: a fresh book, EV and risk again at the current price (within
     /// `limit_price` if given), then the order. Refused with the reason when the edge is gone.
-    pub async fn approve(&self, user_id: &str, id: &str, by: &str, limit_price: Option<Price>) -> Result<OrderRecord, BozError> {
+    pub async fn approve(
+        &self,
+        user_id: &str,
+        id: &str,
+        by: &str,
+        limit_price: Option<Price>,
+    ) -> Result<OrderRecord, BozError> {
         let now = self.clock.now();
         let a = self.store.get_approval(user_id, id).await?;
         let p = &a.pending;
         if p.status != TradeStatus::Pending {
-            return Err(BozError::conflict(format!("trade {id} is {}, not PENDING", p.status), serde_json::Map::new()));
+            return Err(BozError::conflict(
+                format!("trade {id} is {}, not PENDING", p.status),
+                serde_json::Map::new(),
+            ));
         }
         if p.expires_at <= now {
-            self.store.decide_approval(user_id, id, TradeStatus::Expired, by, now, Some("time to live passed")).await?;
-            return Err(BozError::conflict(format!("trade {id} expired at {}", p.expires_at), serde_json::Map::new()));
+            self.store
+                .decide_approval(
+                    user_id,
+                    id,
+                    TradeStatus::Expired,
+                    by,
+                    now,
+                    Some("time to live passed"),
+                )
+                .await?;
+            return Err(BozError::conflict(
+                format!("trade {id} expired at {}", p.expires_at),
+                serde_json::Map::new(),
+            ));
         }
         let user = self.store.get_user(user_id).await?;
         let settings = user_settings(&user)?;
@@ -525,56 +725,130 @@ impl TradingEngine {
             .await?
             .into_iter()
             .find(|e| e.brackets.iter().any(|b| b.ticker == p.market_ticker))
-            .ok_or_else(|| BozError::conflict(format!("market {} is no longer open", p.market_ticker), serde_json::Map::new()))?;
+            .ok_or_else(|| {
+                BozError::conflict(
+                    format!("market {} is no longer open", p.market_ticker),
+                    serde_json::Map::new(),
+                )
+            })?;
         let books = self.market.top_of_book(&event.event_ticker).await?;
-        if books.iter().map(|b| b.as_of).min().is_none_or(|t| now - t > self.config.max_book_age) {
-            return Err(BozError::stale_data("order book", (now - books.iter().map(|b| b.as_of).min().unwrap_or(now)).num_minutes(), self.config.max_book_age.num_minutes()));
+        if books
+            .iter()
+            .map(|b| b.as_of)
+            .min()
+            .is_none_or(|t| now - t > self.config.max_book_age)
+        {
+            return Err(BozError::stale_data(
+                "order book",
+                (now - books.iter().map(|b| b.as_of).min().unwrap_or(now)).num_minutes(),
+                self.config.max_book_age.num_minutes(),
+            ));
         }
         let o = opportunities(&prediction, &event, &books)?
             .into_iter()
             .find(|o| o.ticker == p.market_ticker && o.side == p.signal.side)
-            .ok_or_else(|| BozError::conflict(format!("no {} price for {} now", p.signal.side.as_str(), p.market_ticker), serde_json::Map::new()))?;
+            .ok_or_else(|| {
+                BozError::conflict(
+                    format!(
+                        "no {} price for {} now",
+                        p.signal.side.as_str(),
+                        p.market_ticker
+                    ),
+                    serde_json::Map::new(),
+                )
+            })?;
         let limit = limit_price.unwrap_or(p.limit_price);
         if o.price > limit {
-            return Err(BozError::risk_refused("limit_price", o.price, "buying", limit));
+            return Err(BozError::risk_refused(
+                "limit_price",
+                o.price,
+                "buying",
+                limit,
+            ));
         }
-        let count = Count::new(p.quantity.as_decimal().min(o.available.as_decimal()).floor()).unwrap_or(Count::ZERO);
+        let count = Count::new(
+            p.quantity
+                .as_decimal()
+                .min(o.available.as_decimal())
+                .floor(),
+        )
+        .unwrap_or(Count::ZERO);
         if count == Count::ZERO {
-            return Err(BozError::conflict(format!("nothing offered at {} for {}", o.price, p.market_ticker), serde_json::Map::new()));
+            return Err(BozError::conflict(
+                format!("nothing offered at {} for {}", o.price, p.market_ticker),
+                serde_json::Map::new(),
+            ));
         }
         let (fee, cost) = all_in(&event.fees, o.price, count)?;
         let ev = o.probability - cost;
         if ev < settings.min_ev_threshold {
             return Err(BozError::risk_refused(
                 "min_ev_threshold",
-                format!("EV {ev:.4} at {} (was {:.4} at {})", o.price, p.signal.ev, p.limit_price),
+                format!(
+                    "EV {ev:.4} at {} (was {:.4} at {})",
+                    o.price, p.signal.ev, p.limit_price
+                ),
                 count,
                 settings.min_ev_threshold,
             ));
         }
         let commitment = dollars(o.price.as_decimal() * count.as_decimal() + fee.as_decimal());
         if commitment.as_decimal() > budget(&settings, &status, self.exchange.balance().await?) {
-            return Err(BozError::risk_refused("max_trade_size", status.exposure, commitment, settings.max_trade_size));
+            return Err(BozError::risk_refused(
+                "max_trade_size",
+                status.exposure,
+                commitment,
+                settings.max_trade_size,
+            ));
         }
-        self.store.decide_approval(user_id, id, TradeStatus::Approved, by, now, None).await?;
+        self.store
+            .decide_approval(user_id, id, TradeStatus::Approved, by, now, None)
+            .await?;
         let mut order = self.order_record(user_id, &o, count, commitment, event.close_time);
         order.trade_id = id.to_string();
-        self.orders().execute(&order, None, &self.limits(&settings, &event.event_ticker)).await
+        self.orders()
+            .execute(&order, None, &self.limits(&settings, &event.event_ticker))
+            .await
     }
 
-    pub async fn reject(&self, user_id: &str, id: &str, by: &str, reason: Option<&str>) -> Result<(), BozError> {
-        self.store.decide_approval(user_id, id, TradeStatus::Rejected, by, self.clock.now(), reason).await
+    pub async fn reject(
+        &self,
+        user_id: &str,
+        id: &str,
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<(), BozError> {
+        self.store
+            .decide_approval(
+                user_id,
+                id,
+                TradeStatus::Rejected,
+                by,
+                self.clock.now(),
+                reason,
+            )
+            .await
     }
 
     /// The kill switch.
     pub async fn halt(&self, user_id: &str, by: &str, reason: &str) -> Result<(), BozError> {
         tracing::warn!(target: "RISK", user_id, by, reason, "trading halted");
-        self.store.set_trading_state(user_id, TradingState::Halted, reason, by, self.clock.now()).await
+        self.store
+            .set_trading_state(user_id, TradingState::Halted, reason, by, self.clock.now())
+            .await
     }
 
     /// Only a user resumes.
     pub async fn resume(&self, user_id: &str, by: &str) -> Result<(), BozError> {
         tracing::warn!(target: "RISK", user_id, by, "trading resumed");
-        self.store.set_trading_state(user_id, TradingState::Active, "resumed", by, self.clock.now()).await
+        self.store
+            .set_trading_state(
+                user_id,
+                TradingState::Active,
+                "resumed",
+                by,
+                self.clock.now(),
+            )
+            .await
     }
 }

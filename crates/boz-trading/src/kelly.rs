@@ -128,7 +128,13 @@ mod tests {
             }
         }
         (0..q.len())
-            .map(|k| if chosen.contains(&k) { q[k] - r * c[k] } else { 0.0 })
+            .map(|k| {
+                if chosen.contains(&k) {
+                    q[k] - r * c[k]
+                } else {
+                    0.0
+                }
+            })
             .collect()
     }
 
@@ -147,19 +153,24 @@ mod tests {
         let want = (0.36 - 0.3147) / (1.0 - 0.3147);
         assert!((x[0] - want).abs() < 1e-6, "{x:?} vs {want}");
         // no edge, no bet
-        assert_eq!(allocate(&[0.3, 0.7], &yes_bets(&[0.31, 0.75])[..1]), vec![0.0]);
+        assert_eq!(
+            allocate(&[0.3, 0.7], &yes_bets(&[0.31, 0.75])[..1]),
+            vec![0.0]
+        );
     }
 
     #[test]
     fn several_brackets_match_the_closed_form() {
         let q = [0.10, 0.21, 0.30, 0.24, 0.11, 0.04];
-        let c = [0.06, 0.18, 0.33, 0.22, 0.09, 0.05];
+        let c = [0.08, 0.18, 0.33, 0.22, 0.14, 0.07]; // overround: the costs sum to 1.02
         let x = allocate(&q, &yes_bets(&c));
         let want = smoczynski_tomkins(&q, &c);
         for (a, b) in x.iter().zip(&want) {
             assert!((a - b).abs() < 1e-4, "{x:?} vs {want:?}");
         }
-        assert!(x[2] == 0.0 && x[5] == 0.0, "overpriced brackets get nothing");
+        // the worst-priced bracket gets nothing; a slightly overpriced one is kept as a hedge
+        assert!(x[5] < 1e-9, "{x:?}");
+        assert!(x[0] > 0.0 && x[1] > 0.0, "{x:?}");
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use boz_common::ports::{
-    Clock, Exchange, ExposureLimits, OrderRecord, OrderState, OrderStatus, Opened, StoredTrade,
-    Store,
+    Clock, Exchange, ExposureLimits, Opened, OrderRecord, OrderState, OrderStatus, Store,
+    StoredTrade,
 };
 use boz_common::schemas::Side;
 use boz_common::{BozError, Count, ErrorKind};
@@ -22,7 +22,10 @@ use sha2::{Digest, Sha256};
 /// The client order id of a decision: one order per user, market, side and trading day.
 pub fn client_order_id(user_id: &str, ticker: &str, side: Side, day: NaiveDate) -> String {
     let mut h = Sha256::new();
-    h.update(format!("{user_id}\u{1f}{ticker}\u{1f}{}\u{1f}{day}", side.as_str()));
+    h.update(format!(
+        "{user_id}\u{1f}{ticker}\u{1f}{}\u{1f}{day}",
+        side.as_str()
+    ));
     format!("boz-{}", &hex::encode(h.finalize())[..28])
 }
 
@@ -128,7 +131,13 @@ impl OrderManager {
         match self.exchange.find_order(coid).await {
             Ok(Some(state)) => {
                 self.store
-                    .update_order(coid, Some(&state), status_of(&state), None, self.clock.now())
+                    .update_order(
+                        coid,
+                        Some(&state),
+                        status_of(&state),
+                        None,
+                        self.clock.now(),
+                    )
                     .await
             }
             Ok(None) => Ok(o.clone()),
@@ -149,7 +158,13 @@ impl OrderManager {
         match self.exchange.find_order(coid).await? {
             Some(state) => {
                 self.store
-                    .update_order(coid, Some(&state), status_of(&state), None, self.clock.now())
+                    .update_order(
+                        coid,
+                        Some(&state),
+                        status_of(&state),
+                        None,
+                        self.clock.now(),
+                    )
                     .await
             }
             None if o.status == OrderStatus::Resting => Ok(o.clone()),
@@ -158,7 +173,13 @@ impl OrderManager {
                 if closed {
                     return self
                         .store
-                        .update_order(coid, None, OrderStatus::Rejected, Some("never reached the exchange; market closed"), self.clock.now())
+                        .update_order(
+                            coid,
+                            None,
+                            OrderStatus::Rejected,
+                            Some("never reached the exchange; market closed"),
+                            self.clock.now(),
+                        )
                         .await;
                 }
                 self.send(o).await
@@ -169,7 +190,11 @@ impl OrderManager {
     /// Reconciles the user's open orders (the exchange is the user's account), cancels resting
     /// orders near their market's close, and compares the exchange's positions with our fills
     /// of the last two trading days.
-    pub async fn reconcile(&self, user_id: &str, today: NaiveDate) -> Result<Reconciliation, BozError> {
+    pub async fn reconcile(
+        &self,
+        user_id: &str,
+        today: NaiveDate,
+    ) -> Result<Reconciliation, BozError> {
         let mut r = Reconciliation::default();
         let open: Vec<OrderRecord> = self
             .store
@@ -187,12 +212,20 @@ impl OrderManager {
                 r.updated += 1;
             }
             if after.status == OrderStatus::Resting
-                && after.close_time.is_some_and(|c| c - now <= self.cancel_before_close)
+                && after
+                    .close_time
+                    .is_some_and(|c| c - now <= self.cancel_before_close)
                 && let Some(id) = &after.exchange_order_id
             {
                 let state = self.exchange.cancel_order(id).await?;
                 self.store
-                    .update_order(&after.request.client_order_id, Some(&state), OrderStatus::Canceled, Some("cancelled before close"), now)
+                    .update_order(
+                        &after.request.client_order_id,
+                        Some(&state),
+                        OrderStatus::Canceled,
+                        Some("cancelled before close"),
+                        now,
+                    )
                     .await?;
                 r.cancelled_before_close += 1;
             }
@@ -202,7 +235,9 @@ impl OrderManager {
         for day in [today.pred_opt().unwrap_or(today), today] {
             for o in self.store.user_orders(user_id, day).await? {
                 if o.filled > Count::ZERO {
-                    let e = ours.entry((o.request.ticker.clone(), o.request.side.as_str())).or_insert(Count::ZERO);
+                    let e = ours
+                        .entry((o.request.ticker.clone(), o.request.side.as_str()))
+                        .or_insert(Count::ZERO);
                     *e = e.checked_add(o.filled).unwrap_or(*e);
                 }
             }
@@ -212,7 +247,13 @@ impl OrderManager {
             let held = theirs
                 .iter()
                 .find(|p| &p.ticker == ticker)
-                .map(|p| if *side == Side::Yes.as_str() { p.yes } else { p.no })
+                .map(|p| {
+                    if *side == Side::Yes.as_str() {
+                        p.yes
+                    } else {
+                        p.no
+                    }
+                })
                 .unwrap_or(Count::ZERO);
             if held != *count {
                 let m = format!("{ticker} {side}: our fills {count}, exchange holds {held}");

@@ -36,7 +36,10 @@ pub fn assess(status: &RiskStatus, settings: &UserSettings, now: DateTime<Utc>) 
     let streak = status.consecutive_losses;
     let max_streak = settings.consecutive_loss_limit;
     if status.state == TradingState::Halted {
-        let why = status.state_reason.clone().unwrap_or_else(|| "halted".into());
+        let why = status
+            .state_reason
+            .clone()
+            .unwrap_or_else(|| "halted".into());
         return Assessment {
             allowed: Err(BozError::risk_refused(
                 "trading_state",
@@ -48,16 +51,30 @@ pub fn assess(status: &RiskStatus, settings: &UserSettings, now: DateTime<Utc>) 
         };
     }
     if loss >= limit {
-        let reason = format!("daily loss limit reached: lost {} of {}", loss.normalize(), settings.daily_loss_limit);
+        let reason = format!(
+            "daily loss limit reached: lost {} of {}",
+            loss.normalize(),
+            settings.daily_loss_limit
+        );
         return Assessment {
-            allowed: Err(BozError::risk_refused("daily_loss_limit", loss.normalize(), "a new trade", settings.daily_loss_limit)),
+            allowed: Err(BozError::risk_refused(
+                "daily_loss_limit",
+                loss.normalize(),
+                "a new trade",
+                settings.daily_loss_limit,
+            )),
             transition: Some((TradingState::Halted, reason)),
         };
     }
     if streak >= max_streak {
         let reason = format!("{streak} losses in a row (limit {max_streak})");
         return Assessment {
-            allowed: Err(BozError::risk_refused("consecutive_loss_limit", streak, "a new trade", max_streak)),
+            allowed: Err(BozError::risk_refused(
+                "consecutive_loss_limit",
+                streak,
+                "a new trade",
+                max_streak,
+            )),
             transition: Some((TradingState::Halted, reason)),
         };
     }
@@ -67,7 +84,11 @@ pub fn assess(status: &RiskStatus, settings: &UserSettings, now: DateTime<Utc>) 
             return Assessment {
                 allowed: Err(BozError::cooldown_active(
                     until,
-                    &format!("a loss at {} (cooldown {} minutes)", last.to_rfc3339(), settings.cooldown_per_loss_minutes),
+                    &format!(
+                        "a loss at {} (cooldown {} minutes)",
+                        last.to_rfc3339(),
+                        settings.cooldown_per_loss_minutes
+                    ),
                 )),
                 transition: None,
             };
@@ -77,9 +98,14 @@ pub fn assess(status: &RiskStatus, settings: &UserSettings, now: DateTime<Utc>) 
     let transition = match (status.state, reducing) {
         (TradingState::Active, true) => Some((
             TradingState::Reducing,
-            format!("{streak} losses in a row, lost {} today: half size", loss.normalize()),
+            format!(
+                "{streak} losses in a row, lost {} today: half size",
+                loss.normalize()
+            ),
         )),
-        (TradingState::Reducing, false) => Some((TradingState::Active, "back within limits".into())),
+        (TradingState::Reducing, false) => {
+            Some((TradingState::Active, "back within limits".into()))
+        }
         _ => None,
     };
     Assessment {
@@ -149,13 +175,23 @@ mod tests {
     #[test]
     fn daily_loss_limit_at_under_and_over() {
         let s = settings();
-        assert_eq!(assess(&status("-4.99", 0, None), &s, now()).allowed, Ok(1.0));
+        assert_eq!(
+            assess(&status("-4.99", 0, None), &s, now()).allowed,
+            Ok(1.0)
+        );
         let half = assess(&status("-5.00", 0, None), &s, now());
-        assert_eq!((half.allowed, half.transition.map(|t| t.0)), (Ok(0.5), Some(TradingState::Reducing)));
+        assert_eq!(
+            (half.allowed, half.transition.map(|t| t.0)),
+            (Ok(0.5), Some(TradingState::Reducing))
+        );
         let at = assess(&status("-10.00", 0, None), &s, now());
         let err = at.allowed.unwrap_err();
         assert_eq!(err.kind, ErrorKind::RiskLimitError);
-        assert!(err.message.contains("daily_loss_limit: 10 used"), "{}", err.message);
+        assert!(
+            err.message.contains("daily_loss_limit: 10 used"),
+            "{}",
+            err.message
+        );
         assert_eq!(at.transition.unwrap().0, TradingState::Halted);
         assert!(assess(&status("-9.99", 0, None), &s, now()).allowed.is_ok());
     }
@@ -164,16 +200,28 @@ mod tests {
     fn streak_and_cooldown_on_a_paused_clock() {
         let s = settings();
         let t0 = now() - Duration::minutes(90);
-        assert_eq!(assess(&status("0", 1, Some(t0)), &s, now()).allowed, Ok(1.0));
-        assert_eq!(assess(&status("0", 2, Some(t0)), &s, now()).allowed, Ok(0.5));
+        assert_eq!(
+            assess(&status("0", 1, Some(t0)), &s, now()).allowed,
+            Ok(1.0)
+        );
+        assert_eq!(
+            assess(&status("0", 2, Some(t0)), &s, now()).allowed,
+            Ok(0.5)
+        );
         let three = assess(&status("0", 3, Some(t0)), &s, now());
         assert_eq!(three.transition.unwrap().0, TradingState::Halted);
         // cooldown: 59 minutes after a loss refused, 60 minutes after allowed
         let loss = now() - Duration::minutes(59);
-        let e = assess(&status("0", 1, Some(loss)), &s, now()).allowed.unwrap_err();
+        let e = assess(&status("0", 1, Some(loss)), &s, now())
+            .allowed
+            .unwrap_err();
         assert_eq!(e.kind, ErrorKind::CooldownActiveError);
         let loss = now() - Duration::minutes(60);
-        assert!(assess(&status("0", 1, Some(loss)), &s, now()).allowed.is_ok());
+        assert!(
+            assess(&status("0", 1, Some(loss)), &s, now())
+                .allowed
+                .is_ok()
+        );
     }
 
     #[test]
@@ -182,7 +230,12 @@ mod tests {
         st.state = TradingState::Halted;
         st.state_reason = Some("kill switch".into());
         let a = assess(&st, &settings(), now());
-        assert!(a.allowed.unwrap_err().message.contains("HALTED (kill switch)"));
+        assert!(
+            a.allowed
+                .unwrap_err()
+                .message
+                .contains("HALTED (kill switch)")
+        );
         assert_eq!(a.transition, None, "automation never resumes");
     }
 
@@ -190,10 +243,19 @@ mod tests {
     fn budget_is_the_smallest_cap() {
         let s = settings();
         let st = status("0", 0, None); // 20 of 25 used
-        assert_eq!(budget(&s, &st, Dollars::parse("100").unwrap()), Decimal::from(5));
+        assert_eq!(
+            budget(&s, &st, Dollars::parse("100").unwrap()),
+            Decimal::from(5)
+        );
         let mut st2 = st.clone();
         st2.exposure = Dollars::parse("22").unwrap();
-        assert_eq!(budget(&s, &st2, Dollars::parse("100").unwrap()), Decimal::from(3));
-        assert_eq!(budget(&s, &st2, Dollars::parse("1.5").unwrap()), Decimal::new(15, 1));
+        assert_eq!(
+            budget(&s, &st2, Dollars::parse("100").unwrap()),
+            Decimal::from(3)
+        );
+        assert_eq!(
+            budget(&s, &st2, Dollars::parse("1.5").unwrap()),
+            Decimal::new(15, 1)
+        );
     }
 }

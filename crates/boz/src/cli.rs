@@ -82,11 +82,78 @@ pub enum Command {
     /// Recorded history.
     #[command(subcommand)]
     History(HistoryCommand),
+    /// Every trade candidate (both sides of every bracket of every open event) with its EV
+    /// after fees, its size and the risk verdict. Places nothing.
+    Signals {
+        /// The user whose limits apply.
+        #[arg(long, default_value = "local")]
+        user: String,
+        /// Only this city (repeatable).
+        #[arg(long = "city")]
+        cities: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Trading: one cycle, and the manual approval queue.
+    #[command(subcommand)]
+    Trade(TradeCommand),
+    /// The kill switch: stop all new trading for a user until `boz resume`.
+    Halt {
+        #[arg(long, default_value = "local")]
+        user: String,
+        /// Why (recorded with who and when).
+        #[arg(long, default_value = "kill switch")]
+        reason: String,
+    },
+    /// Resume trading after a halt (automation never resumes by itself).
+    Resume {
+        #[arg(long, default_value = "local")]
+        user: String,
+    },
     /// Print a new master key for ENCRYPTION_KEY (32 random bytes, URL-safe base64).
     Keygen,
     /// Manage the encryption of users' stored Kalshi keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TradeCommand {
+    /// One full cycle for every user: reconcile orders, expire stale approvals, then order
+    /// (auto mode) or queue for approval (manual mode) every candidate that passes.
+    Cycle {
+        /// Judge every candidate but place and queue nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Trades waiting for approval.
+    Pending {
+        #[arg(long, default_value = "local")]
+        user: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a waiting trade: a fresh book, EV and risk again at the current price.
+    Approve {
+        id: String,
+        #[arg(long, default_value = "local")]
+        user: String,
+        /// The most to pay per contract (default: the price when it was queued).
+        #[arg(long)]
+        limit_price: Option<boz_common::Price>,
+    },
+    /// Reject a waiting trade.
+    Reject {
+        id: String,
+        #[arg(long, default_value = "local")]
+        user: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

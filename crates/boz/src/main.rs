@@ -7,6 +7,7 @@
 mod accounts;
 mod cli;
 mod commands;
+mod paper_venue;
 mod setup;
 
 use std::process::ExitCode;
@@ -15,7 +16,7 @@ use clap::Parser;
 
 use crate::cli::{
     Cli, Command, ConfigCommand, DbCommand, HistoryCommand, KalshiCommand, KeysCommand,
-    WeatherCommand,
+    TradeCommand, WeatherCommand,
 };
 
 fn main() -> ExitCode {
@@ -79,6 +80,25 @@ fn main() -> ExitCode {
                 };
                 commands::history::import(&cities, &opts).await
             }
+            Command::Signals { user, cities, json } => {
+                commands::trade::signals(&user, &cities, json).await
+            }
+            Command::Trade(TradeCommand::Cycle { dry_run, json }) => {
+                commands::trade::cycle(dry_run, json).await
+            }
+            Command::Trade(TradeCommand::Pending { user, json }) => {
+                commands::trade::pending(&user, json).await
+            }
+            Command::Trade(TradeCommand::Approve {
+                id,
+                user,
+                limit_price,
+            }) => commands::trade::approve(&user, &id, limit_price).await,
+            Command::Trade(TradeCommand::Reject { id, user, reason }) => {
+                commands::trade::reject(&user, &id, reason.as_deref()).await
+            }
+            Command::Halt { user, reason } => commands::trade::halt(&user, &reason).await,
+            Command::Resume { user } => commands::trade::resume(&user).await,
             Command::Keygen => commands::keys::keygen(),
             Command::Keys(KeysCommand::Rotate { new_key_file }) => {
                 commands::keys::rotate(new_key_file.as_deref()).await

@@ -8,4 +8,5 @@ pub mod keys;
 pub mod predict;
 pub mod run;
 pub mod score;
+pub mod trade;
 pub mod weather;
