@@ -328,6 +328,10 @@ impl TradingEngine {
             clock: self.clock.clone(),
             timeout: self.config.order_timeout,
             cancel_before_close: self.config.cancel_before_close,
+            unknown_grace: self.config.unknown_grace.max(
+                chrono::Duration::from_std(self.config.order_timeout).unwrap_or_default()
+                    + chrono::Duration::seconds(30),
+            ),
         }
     }
 

@@ -70,6 +70,9 @@ pub struct OrderManager {
     pub clock: Arc<dyn Clock>,
     pub timeout: std::time::Duration,
     pub cancel_before_close: chrono::Duration,
+    /// A stored order the exchange does not know is sent (again) only once it is older than
+    /// this: younger, it may be in flight from another cycle. Longer than `timeout`.
+    pub unknown_grace: chrono::Duration,
 }
 
 impl OrderManager {
@@ -148,8 +151,9 @@ impl OrderManager {
         }
     }
 
-    /// Brings one stored order up to date: looks it up; one the exchange does not know is sent
-    /// (it never arrived), unless its market has closed.
+    /// Brings one stored order up to date: looks it up; one the exchange does not know, stored
+    /// or last touched longer ago than `unknown_grace`, never arrived and is sent (unless its
+    /// market has closed).
     pub async fn reconcile_one(&self, o: &OrderRecord) -> Result<OrderRecord, BozError> {
         if o.status.is_final() {
             return Ok(o.clone());
@@ -168,6 +172,10 @@ impl OrderManager {
                     .await
             }
             None if o.status == OrderStatus::Resting => Ok(o.clone()),
+            None if self.clock.now() - o.updated_at < self.unknown_grace => {
+                // possibly in flight from another cycle: never race it
+                Ok(o.clone())
+            }
             None => {
                 let closed = o.close_time.is_some_and(|c| c <= self.clock.now());
                 if closed {

@@ -37,7 +37,7 @@ pub async fn ensure_local_user(store: &Arc<dyn Store>, settings: &Settings) -> R
             created_at: chrono::Utc::now(),
         })
         .await?;
-    println!("created user {LOCAL_USER} (paper only, manual mode, the DEFAULT_* limits)");
+    eprintln!("created user {LOCAL_USER} (paper only, manual mode, the DEFAULT_* limits)");
     Ok(())
 }
 

@@ -1,0 +1,621 @@
+//! The trading engine end to end: real HTTP to a fake Kalshi (events, order books), a real
+//! SQLite file or PostgreSQL database, the paper exchange behind a test venue that can answer
+//! late (the fake exchange the issue asks for), and the `boz` binary's trading commands.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use boz_common::city::City;
+use boz_common::config::DatabaseUrl;
+use boz_common::ports::{
+    Exchange, ExchangePosition, ExposureLimits, OrderRecord, OrderRequest, OrderState, OrderStatus,
+    Store, StoredUser, SystemClock, TimeInForce, TradingState,
+};
+use boz_common::schemas::{BracketPrediction, Side, TradingMode, UserSettings, UserSettingsFields};
+use boz_common::{BozError, CityCode, Count, Dollars, ErrorKind, Price};
+use boz_kalshi::book::OrderBook;
+use boz_kalshi::market_data::KalshiMarketData;
+use boz_kalshi::paper::PaperExchange;
+use boz_kalshi::rest::{KalshiClient, KalshiConfig};
+use boz_store::Database;
+use boz_trading::orders::{client_order_id, trade_id};
+use boz_trading::risk::trading_day;
+use boz_trading::{TradingConfig, TradingEngine};
+use chrono::{NaiveDate, Utc};
+use serde_json::{Value, json};
+use sqlx::Connection;
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const PREFIX: &str = "/trade-api/v2";
+const BOZ: &str = env!("CARGO_BIN_EXE_boz");
+/// ≤50 | 51-52 | 53-54 | ≥55
+const BOUNDS: [(Option<i32>, Option<i32>); 4] = [
+    (None, Some(50)),
+    (Some(51), Some(52)),
+    (Some(53), Some(54)),
+    (Some(55), None),
+];
+const SUFFIX: [&str; 4] = ["T51", "B51.5", "B53.5", "T54"];
+/// Model: 20 %, 45 %, 25 %, 10 %.
+const PROBS: [f64; 4] = [0.20, 0.45, 0.25, 0.10];
+/// YES bid / ask: 51-52 is cheap (ask 0.35), ≥55 is dear (bid 0.25 → NO at 0.75).
+const QUOTES: [(&str, &str); 4] = [
+    ("0.18", "0.21"),
+    ("0.33", "0.35"),
+    ("0.24", "0.27"),
+    ("0.25", "0.28"),
+];
+
+fn nyc() -> Arc<City> {
+    CityCode::parse("NYC").unwrap().city().unwrap()
+}
+
+fn event_date() -> NaiveDate {
+    nyc().climate_date(Utc::now()) + chrono::Duration::days(1)
+}
+
+fn event_ticker() -> String {
+    format!("KXHIGHNY-{}", event_date().format("%y%b%d")).to_uppercase()
+}
+
+fn ticker(i: usize) -> String {
+    format!("{}-{}", event_ticker(), SUFFIX[i])
+}
+
+fn book_json(bid: &str, ask: &str) -> Value {
+    let no: f64 = 1.0 - ask.parse::<f64>().unwrap();
+    json!({"orderbook_fp": {"yes_dollars": [[bid, "100.00"]], "no_dollars": [[format!("{no:.2}"), "100.00"]]}})
+}
+
+/// The fake Kalshi: the series, the open event, and books for `quotes`.
+async fn mount_kalshi(server: &MockServer, quotes: &[(&str, &str); 4]) {
+    let close = (Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    let markets: Vec<Value> = (0..4)
+        .map(|i| {
+            let (lo, hi) = BOUNDS[i];
+            let (st, floor, cap) = match (lo, hi) {
+                (None, Some(u)) => ("less", None, Some(u + 1)),
+                (Some(l), None) => ("greater", Some(l - 1), None),
+                (l, u) => ("between", l, u),
+            };
+            json!({"ticker": ticker(i), "strike_type": st, "floor_strike": floor, "cap_strike": cap, "close_time": close})
+        })
+        .collect();
+    Mock::given(path(format!("{PREFIX}/series/KXHIGHNY")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"series": {"ticker": "KXHIGHNY", "fee_type": "quadratic", "fee_multiplier": 1}}),
+        ))
+        .mount(server)
+        .await;
+    Mock::given(path(format!("{PREFIX}/events")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"events": [{"event_ticker": event_ticker(), "series_ticker": "KXHIGHNY", "markets": markets}], "cursor": ""})))
+        .mount(server)
+        .await;
+    let books: Vec<Value> = (0..4)
+        .map(|i| {
+            let mut b = book_json(quotes[i].0, quotes[i].1);
+            b["ticker"] = json!(ticker(i));
+            b
+        })
+        .collect();
+    Mock::given(path(format!("{PREFIX}/markets/orderbooks")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"orderbooks": books})))
+        .mount(server)
+        .await;
+    for (i, (bid, ask)) in quotes.iter().enumerate() {
+        Mock::given(method("GET"))
+            .and(path(format!("{PREFIX}/markets/{}/orderbook", ticker(i))))
+            .respond_with(ResponseTemplate::new(200).set_body_json(book_json(bid, ask)))
+            .mount(server)
+            .await;
+    }
+    // other cities have no series here
+    Mock::given(path_regex(format!("{PREFIX}/series/.*")))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(server)
+        .await;
+}
+
+fn client(server: &MockServer) -> Arc<KalshiClient> {
+    Arc::new(
+        KalshiClient::new(
+            KalshiConfig {
+                base_url: format!("{}{PREFIX}", server.uri()),
+                credentials: None,
+                timeout: StdDuration::from_secs(5),
+                read_tokens_per_second: 1000,
+                write_tokens_per_second: 1000,
+                retries: 1,
+                min_delay: StdDuration::from_millis(10),
+            },
+            Arc::new(SystemClock),
+        )
+        .unwrap(),
+    )
+}
+
+/// The paper exchange behind a venue that loads the book before each order, counts every
+/// order it is sent, and (optionally) answers only after `delay`: the order is accepted, the
+/// answer arrives too late.
+struct TestVenue {
+    paper: Arc<PaperExchange>,
+    client: Arc<KalshiClient>,
+    delay: Option<StdDuration>,
+    sent: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+#[async_trait]
+impl Exchange for TestVenue {
+    async fn place_order(&self, order: &OrderRequest) -> Result<OrderState, BozError> {
+        *self
+            .sent
+            .lock()
+            .unwrap()
+            .entry(order.client_order_id.clone())
+            .or_default() += 1;
+        let book: OrderBook = self.client.orderbook(&order.ticker).await?;
+        self.paper.set_book(book)?;
+        let state = self.paper.place_order(order).await?;
+        if let Some(d) = self.delay {
+            tokio::time::sleep(d).await;
+        }
+        Ok(state)
+    }
+    async fn cancel_order(&self, id: &str) -> Result<OrderState, BozError> {
+        self.paper.cancel_order(id).await
+    }
+    async fn find_order(&self, coid: &str) -> Result<Option<OrderState>, BozError> {
+        self.paper.find_order(coid).await
+    }
+    async fn balance(&self) -> Result<Dollars, BozError> {
+        self.paper.balance().await
+    }
+    async fn positions(&self) -> Result<Vec<ExchangePosition>, BozError> {
+        Exchange::positions(self.paper.as_ref()).await
+    }
+}
+
+fn settings(mode: TradingMode, max_trade: &str, max_exposure: &str) -> UserSettings {
+    UserSettings::new(UserSettingsFields {
+        trading_mode: mode,
+        max_trade_size: Dollars::parse(max_trade).unwrap(),
+        daily_loss_limit: Dollars::parse("10").unwrap(),
+        max_daily_exposure: Dollars::parse(max_exposure).unwrap(),
+        min_ev_threshold: 0.03,
+        cooldown_per_loss_minutes: 60,
+        consecutive_loss_limit: 3,
+        cities: vec![CityCode::parse("NYC").unwrap()],
+    })
+    .unwrap()
+}
+
+fn prediction() -> BracketPrediction {
+    serde_json::from_value(json!({
+        "city": "NYC", "date": event_date(),
+        "brackets": (0..4).map(|i| json!({"bracket_label": format!("b{i}"), "lower_bound_f": BOUNDS[i].0, "upper_bound_f": BOUNDS[i].1, "probability": PROBS[i]})).collect::<Vec<_>>(),
+        "ensemble_forecast_f": 52.0, "confidence": "MEDIUM", "model_sources": ["NWS"],
+        "forecast_spread_f": 1.0, "error_std_f": 2.5, "generated_at": Utc::now()
+    }))
+    .unwrap()
+}
+
+async fn seed(store: &Arc<dyn Store>, user: &str, s: &UserSettings) {
+    store
+        .create_user(&StoredUser {
+            id: user.into(),
+            api_key_id: String::new(),
+            encrypted_private_key: String::new(),
+            settings: serde_json::to_value(s).unwrap(),
+            created_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    store
+        .insert_prediction(&prediction(), &json!({}))
+        .await
+        .unwrap();
+}
+
+fn config() -> TradingConfig {
+    TradingConfig {
+        kelly_fraction: 0.5,
+        min_price: Price::parse("0.05").unwrap(),
+        max_event_exposure: Dollars::parse("20").unwrap(),
+        max_prediction_age: chrono::Duration::minutes(180),
+        max_book_age: chrono::Duration::seconds(120),
+        approval_ttl: chrono::Duration::minutes(30),
+        cancel_before_close: chrono::Duration::minutes(10),
+        order_timeout: StdDuration::from_millis(500),
+        unknown_grace: chrono::Duration::minutes(2),
+    }
+}
+
+fn engine(store: Arc<dyn Store>, server: &MockServer, venue: Arc<dyn Exchange>) -> TradingEngine {
+    TradingEngine {
+        store,
+        market: Arc::new(KalshiMarketData::new(client(server))),
+        exchange: venue,
+        clock: Arc::new(SystemClock),
+        config: config(),
+        cities: vec![nyc()],
+    }
+}
+
+async fn sqlite(dir: &Path) -> Database {
+    let db = Database::open(&DatabaseUrl::Sqlite {
+        path: dir.join("boz.sqlite"),
+    })
+    .await
+    .unwrap();
+    db.migrate().await.unwrap();
+    db
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeouts_and_restarts_send_each_decision_once() {
+    let server = MockServer::start().await;
+    mount_kalshi(&server, &QUOTES).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path()).await;
+    let store = db.store();
+    seed(&store, "u1", &settings(TradingMode::Auto, "5", "25")).await;
+    let paper = Arc::new(PaperExchange::new(
+        Dollars::parse("100").unwrap(),
+        Arc::new(SystemClock),
+    ));
+    let sent = Arc::new(Mutex::new(HashMap::new()));
+    let venue = |delay| -> Arc<dyn Exchange> {
+        Arc::new(TestVenue {
+            paper: paper.clone(),
+            client: client(&server),
+            delay,
+            sent: sent.clone(),
+        })
+    };
+    // A decision stored just before a crash (never sent): the next cycle's reconciliation
+    // finds the exchange does not know it and sends it, once.
+    let day = trading_day(Utc::now());
+    let coid = client_order_id("u1", &ticker(0), Side::No, day);
+    let now = Utc::now() - chrono::Duration::minutes(5);
+    let stored = OrderRecord {
+        request: OrderRequest {
+            client_order_id: coid.clone(),
+            ticker: ticker(0),
+            side: Side::No,
+            price: Price::parse("0.82").unwrap(),
+            count: Count::parse("1").unwrap(),
+            time_in_force: TimeInForce::ImmediateOrCancel,
+        },
+        user_id: "u1".into(),
+        trade_id: trade_id(&coid),
+        trading_day: day,
+        reserved: Dollars::parse("0.84").unwrap(),
+        status: OrderStatus::New,
+        exchange_order_id: None,
+        filled: Count::ZERO,
+        fill_cost: Dollars::ZERO,
+        fees: Dollars::ZERO,
+        close_time: None,
+        detail: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut trade = boz_common::ports::StoredTrade {
+        user_id: "u1".into(),
+        kalshi_order_id: None,
+        record: serde_json::from_value(json!({
+            "id": trade_id(&coid), "city": "NYC", "date": event_date(), "bracket_label": "b0", "side": "no",
+            "entry_price": "0.82", "quantity": "1", "model_probability": 0.8, "market_probability": 0.8,
+            "ev_at_entry": 0.0, "confidence": "MEDIUM", "weather_forecasts": [], "prediction": prediction(),
+            "status": "APPROVED", "settlement_temp_f": null, "settlement_source": null, "pnl": null,
+            "postmortem": null, "created_at": now, "settled_at": null
+        }))
+        .unwrap(),
+    };
+    trade.kalshi_order_id = None;
+    let limits = ExposureLimits {
+        daily: Dollars::parse("25").unwrap(),
+        event: None,
+    };
+    store
+        .open_order(&stored, Some(&trade), &limits)
+        .await
+        .unwrap();
+
+    // The exchange accepts every order but answers after the engine stopped waiting.
+    let first = engine(
+        store.clone(),
+        &server,
+        venue(Some(StdDuration::from_secs(2))),
+    )
+    .cycle(false)
+    .await
+    .unwrap();
+    assert!(first.errors.is_empty(), "{:?}", first.errors);
+    assert!(!first.orders.is_empty(), "{:?}", first.candidates);
+    for o in &first.orders {
+        assert_eq!(
+            o.status,
+            OrderStatus::Executed,
+            "the timeout was resolved by client order id: {o:?}"
+        );
+        assert!(o.filled > Count::ZERO);
+        let t = store.get_trade("u1", &o.trade_id).await.unwrap();
+        assert_eq!(t.record.status, boz_common::TradeStatus::Executed);
+        assert_eq!(t.record.quantity, o.filled, "the trade records what filled");
+    }
+    let yes = client_order_id("u1", &ticker(1), Side::Yes, day);
+    assert!(
+        first
+            .orders
+            .iter()
+            .any(|o| o.request.client_order_id == yes),
+        "bought YES on 51-52"
+    );
+    assert_eq!(
+        store.get_order(&coid).await.unwrap().unwrap().status,
+        OrderStatus::Executed,
+        "the crashed decision was sent"
+    );
+
+    // A restart runs the same cycle again: nothing is sent twice.
+    let again = engine(store.clone(), &server, venue(None))
+        .cycle(false)
+        .await
+        .unwrap();
+    assert!(again.errors.is_empty(), "{:?}", again.errors);
+    let counts = sent.lock().unwrap().clone();
+    assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+    assert_eq!(counts.len(), first.orders.len() + 1);
+    let r = &again.reconciliation[0];
+    assert!(r.mismatches.is_empty(), "{:?}", r.mismatches);
+
+    // The kill switch stops the next cycle; only a resume restarts it.
+    let e = engine(store.clone(), &server, venue(None));
+    e.halt("u1", "alice", "going on holiday").await.unwrap();
+    let (signals, _) = e.signals(Some("u1")).await.unwrap();
+    assert!(
+        signals
+            .iter()
+            .filter(|c| c.ev > 0.03)
+            .all(|c| c.verdict.contains("HALTED (going on holiday)")),
+        "{signals:?}"
+    );
+    e.resume("u1", "alice").await.unwrap();
+    let status = store.risk_status("u1", day).await.unwrap();
+    assert_eq!(
+        (status.state, status.state_changed_by.as_deref()),
+        (TradingState::Active, Some("alice"))
+    );
+    db.close().await;
+}
+
+fn pg_database() -> Option<(String, String, String)> {
+    let admin = std::env::var("DATABASE_URL_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let name = format!("boz_test_{}", uuid::Uuid::new_v4().simple());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let created = rt.block_on(async {
+        let mut c = sqlx::PgConnection::connect(&admin).await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut c)
+            .await?;
+        c.close().await
+    });
+    match created {
+        Ok(()) => {
+            let (base, _) = admin.rsplit_once('/').unwrap();
+            Some((format!("{base}/{name}"), admin.clone(), name))
+        }
+        Err(e) if std::env::var_os("BOZ_REQUIRE_PG").is_none() => {
+            eprintln!("skipping the PostgreSQL part: {e}");
+            None
+        }
+        Err(e) => panic!("PostgreSQL required (BOZ_REQUIRE_PG) but unreachable: {e}"),
+    }
+}
+
+#[test]
+fn twenty_concurrent_cycles_on_postgres_never_pass_the_daily_exposure() {
+    let Some((url, admin, name)) = pg_database() else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let server = MockServer::start().await;
+        mount_kalshi(&server, &QUOTES).await;
+        let db = Database::open(&DatabaseUrl::Postgres { url: url.clone() })
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let store = db.store();
+        // each candidate alone fits (max_trade_size 2) but not all of them (daily 2.50)
+        seed(&store, "u1", &settings(TradingMode::Auto, "2", "2.50")).await;
+        let paper = Arc::new(PaperExchange::new(
+            Dollars::parse("100").unwrap(),
+            Arc::new(SystemClock),
+        ));
+        let sent = Arc::new(Mutex::new(HashMap::new()));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let venue: Arc<dyn Exchange> = Arc::new(TestVenue {
+                    paper: paper.clone(),
+                    client: client(&server),
+                    delay: None,
+                    sent: sent.clone(),
+                });
+                let e = engine(store.clone(), &server, venue);
+                tokio::spawn(async move { e.cycle(false).await })
+            })
+            .collect();
+        let mut demanded = rust_decimal::Decimal::ZERO;
+        for t in tasks {
+            let r = t.await.unwrap().unwrap();
+            let wanted: rust_decimal::Decimal = r
+                .candidates
+                .iter()
+                .filter(|c| c.verdict == "trade")
+                .map(|c| c.commitment.as_decimal())
+                .sum();
+            demanded = demanded.max(wanted);
+        }
+        let day = trading_day(Utc::now());
+        let status = store.risk_status("u1", day).await.unwrap();
+        let limit = rust_decimal::Decimal::new(250, 2);
+        assert!(status.exposure.as_decimal() <= limit, "{status:?}");
+        let orders = store.user_orders("u1", day).await.unwrap();
+        let spent: rust_decimal::Decimal = orders
+            .iter()
+            .map(|o| o.fill_cost.as_decimal() + o.fees.as_decimal())
+            .sum();
+        assert!(spent <= limit, "{spent}");
+        assert!(
+            demanded > limit,
+            "the candidates wanted more than the limit: {demanded}"
+        );
+        assert!(!orders.is_empty());
+        let counts = sent.lock().unwrap().clone();
+        assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+        db.close().await;
+    });
+    rt.block_on(async {
+        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut c)
+        .await
+        .unwrap();
+    });
+}
+
+fn boz(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(BOZ)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The binary on the paper venue: the local user (manual mode) queues; approving after the
+/// price moved is refused with the reason; at the old price it executes; halt and resume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_mode_on_the_paper_venue_through_the_binary() {
+    let server = MockServer::start().await;
+    mount_kalshi(&server, &QUOTES).await;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sqlite(dir.path()).await;
+        db.store()
+            .insert_prediction(&prediction(), &json!({}))
+            .await
+            .unwrap();
+        db.close().await;
+    }
+    let base = format!("{}{PREFIX}", server.uri());
+    let d = dir.path().to_path_buf();
+    let run = move |args: Vec<String>| {
+        let d = d.clone();
+        let base = base.clone();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            boz(
+                &d,
+                &[
+                    ("KALSHI_BASE_URL", &base),
+                    ("DEFAULT_MIN_EV_THRESHOLD", "0.03"),
+                    ("DEFAULT_MAX_TRADE_SIZE", "5"),
+                ],
+                &args,
+            )
+        })
+    };
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let out = run(args(&["signals", "--json"])).await.unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = v["candidates"].as_array().unwrap();
+    assert_eq!(c.len(), 8, "both sides of four brackets");
+    assert!(
+        c.iter().any(|c| c["verdict"] == "queue for approval"),
+        "{v}"
+    );
+
+    let out = run(args(&["trade", "cycle", "--json"])).await.unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: Value =
+        serde_json::from_slice(&out.stdout[out.stdout.iter().position(|b| *b == b'{').unwrap()..])
+            .unwrap();
+    let queued: Vec<String> = report["queued"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q.as_str().unwrap().to_string())
+        .collect();
+    assert!(!queued.is_empty(), "{report}");
+    let yes = client_order_id("local", &ticker(1), Side::Yes, trading_day(Utc::now()));
+    let id = trade_id(&yes);
+    assert!(queued.contains(&id));
+
+    // the ask of 51-52 jumps from 0.35 to 0.47: approving is refused, with the reason
+    server.reset().await;
+    let mut moved = QUOTES;
+    moved[1] = ("0.45", "0.47");
+    mount_kalshi(&server, &moved).await;
+    let out = run(args(&["trade", "approve", &id])).await.unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("limit_price") && err.contains("0.47"), "{err}");
+    let out = run(args(&["trade", "approve", &id, "--limit-price", "0.50"]))
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("min_ev_threshold") && err.contains("EV"),
+        "{err}"
+    );
+
+    // back at 0.35 the approval goes through on the paper venue
+    server.reset().await;
+    mount_kalshi(&server, &QUOTES).await;
+    let out = run(args(&["trade", "approve", &id])).await.unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("executed"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = run(args(&["halt", "--reason", "testing"])).await.unwrap();
+    assert!(text(&out.stdout).contains("HALTED"));
+    let out = run(args(&["trade", "cycle", "--dry-run", "--json"]))
+        .await
+        .unwrap();
+    assert!(
+        text(&out.stdout).contains("HALTED (testing)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(args(&["resume"])).await.unwrap();
+    assert!(text(&out.stdout).contains("ACTIVE"));
+    let _ = ErrorKind::RiskLimitError;
+}
