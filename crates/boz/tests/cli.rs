@@ -61,6 +61,14 @@ fn every_command_has_help() {
         vec!["score", "--help"],
         vec!["history", "--help"],
         vec!["history", "import", "--help"],
+        vec!["signals", "--help"],
+        vec!["trade", "--help"],
+        vec!["trade", "cycle", "--help"],
+        vec!["trade", "pending", "--help"],
+        vec!["trade", "approve", "--help"],
+        vec!["trade", "reject", "--help"],
+        vec!["halt", "--help"],
+        vec!["resume", "--help"],
     ] {
         let out = boz(dir.path(), &[], &args);
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
@@ -122,6 +130,16 @@ fn invalid_settings_fail_naming_the_variable() {
             vec![("CITIES_FILE", "/nonexistent/cities.toml")],
             "invalid CITIES_FILE",
         ),
+        (
+            vec![("TRADING_VENUE", "live"), ("KALSHI_ENV", "prod")],
+            "invalid TRADING_LIVE_CONFIRM: TRADING_VENUE=live trades real money",
+        ),
+        (
+            vec![("TRADING_VENUE", "live"), ("TRADING_LIVE_CONFIRM", "true")],
+            "invalid TRADING_VENUE: live trading needs KALSHI_ENV=prod",
+        ),
+        (vec![("TRADING_VENUE", "casino")], "invalid TRADING_VENUE"),
+        (vec![("KELLY_FRACTION", "1.5")], "invalid KELLY_FRACTION"),
     ] {
         let out = boz(dir.path(), &env, &["config", "check"]);
         let stderr = text(&out.stderr);

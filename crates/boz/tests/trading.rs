@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use boz_common::city::City;
 use boz_common::config::DatabaseUrl;
 use boz_common::ports::{
-    Exchange, ExchangePosition, ExposureLimits, OrderRecord, OrderRequest, OrderState, OrderStatus,
-    Store, StoredUser, SystemClock, TimeInForce, TradingState,
+    Clock, Exchange, ExchangePosition, ExposureLimits, OrderRecord, OrderRequest, OrderState,
+    OrderStatus, Store, StoredUser, SystemClock, TimeInForce, TradingState,
 };
 use boz_common::schemas::{BracketPrediction, Side, TradingMode, UserSettings, UserSettingsFields};
 use boz_common::{BozError, CityCode, Count, Dollars, ErrorKind, Price};
@@ -618,4 +618,132 @@ async fn manual_mode_on_the_paper_venue_through_the_binary() {
     let out = run(args(&["resume"])).await.unwrap();
     assert!(text(&out.stdout).contains("ACTIVE"));
     let _ = ErrorKind::RiskLimitError;
+}
+
+/// Manual mode's time to live, and resting orders cancelled before their market closes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_expire_and_resting_orders_are_cancelled_before_close() {
+    let server = MockServer::start().await;
+    mount_kalshi(&server, &QUOTES).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite(dir.path()).await;
+    let store = db.store();
+    seed(&store, "u1", &settings(TradingMode::Manual, "5", "25")).await;
+    let paper = Arc::new(PaperExchange::new(
+        Dollars::parse("100").unwrap(),
+        Arc::new(SystemClock),
+    ));
+    let clock = Arc::new(boz_common::ports::ManualClock::new(Utc::now()));
+    let venue: Arc<dyn Exchange> = Arc::new(TestVenue {
+        paper: paper.clone(),
+        client: client(&server),
+        delay: None,
+        sent: Arc::new(Mutex::new(HashMap::new())),
+    });
+    let mut e = engine(store.clone(), &server, venue);
+    e.clock = clock.clone();
+    let r = e.cycle(false).await.unwrap();
+    assert!(!r.queued.is_empty(), "{:?}", r.candidates);
+    let mut queued = r.queued.clone();
+    // a resting GTC order on the exchange whose market closes in five minutes
+    let book = client(&server).orderbook(&ticker(2)).await.unwrap();
+    paper.set_book(book).unwrap();
+    let now = clock.now();
+    let coid = "boz-resting-test".to_string();
+    let req = OrderRequest {
+        client_order_id: coid.clone(),
+        ticker: ticker(2),
+        side: Side::Yes,
+        price: Price::parse("0.10").unwrap(),
+        count: Count::parse("3").unwrap(),
+        time_in_force: TimeInForce::GoodTillCanceled,
+    };
+    let record = OrderRecord {
+        request: req.clone(),
+        user_id: "u1".into(),
+        trade_id: trade_id(&coid),
+        trading_day: trading_day(now),
+        reserved: Dollars::parse("0.31").unwrap(),
+        status: OrderStatus::New,
+        exchange_order_id: None,
+        filled: Count::ZERO,
+        fill_cost: Dollars::ZERO,
+        fees: Dollars::ZERO,
+        close_time: Some(now + chrono::Duration::minutes(5)),
+        detail: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let trade = boz_common::ports::StoredTrade {
+        user_id: "u1".into(),
+        kalshi_order_id: None,
+        record: serde_json::from_value(json!({
+            "id": trade_id(&coid), "city": "NYC", "date": event_date(), "bracket_label": "b2", "side": "yes",
+            "entry_price": "0.10", "quantity": "3", "model_probability": 0.25, "market_probability": 0.25,
+            "ev_at_entry": 0.1, "confidence": "MEDIUM", "weather_forecasts": [], "prediction": prediction(),
+            "status": "APPROVED", "settlement_temp_f": null, "settlement_source": null, "pnl": null,
+            "postmortem": null, "created_at": now, "settled_at": null
+        }))
+        .unwrap(),
+    };
+    store
+        .open_order(
+            &record,
+            Some(&trade),
+            &ExposureLimits {
+                daily: Dollars::parse("25").unwrap(),
+                event: None,
+            },
+        )
+        .await
+        .unwrap();
+    let state = paper.place_order(&req).await.unwrap();
+    assert_eq!(state.status, "resting");
+    store
+        .update_order(&coid, Some(&state), OrderStatus::Resting, None, now)
+        .await
+        .unwrap();
+    let exposure_before = store
+        .risk_status("u1", trading_day(now))
+        .await
+        .unwrap()
+        .exposure;
+
+    // 31 minutes later: the queue has expired and the resting order was cancelled in time
+    clock.advance(chrono::Duration::minutes(31));
+    let r = e.cycle(false).await.unwrap();
+    let mut expired = r.expired.clone();
+    queued.sort();
+    expired.sort();
+    assert_eq!(expired, queued);
+    let a = store.get_approval("u1", &r.expired[0]).await.unwrap();
+    assert_eq!(a.pending.status, boz_common::TradeStatus::Expired);
+    assert_eq!(a.decided_by.as_deref(), Some("engine"));
+    assert_eq!(
+        r.reconciliation[0].cancelled_before_close, 1,
+        "{:?}",
+        r.reconciliation
+    );
+    let o = store.get_order(&coid).await.unwrap().unwrap();
+    assert_eq!(o.status, OrderStatus::Canceled);
+    let after = store
+        .risk_status("u1", trading_day(now))
+        .await
+        .unwrap()
+        .exposure;
+    assert_eq!(
+        exposure_before.as_decimal() - after.as_decimal(),
+        rust_decimal::Decimal::new(31, 2),
+        "its exposure was released"
+    );
+    assert_eq!(
+        store
+            .get_trade("u1", &trade_id(&coid))
+            .await
+            .unwrap()
+            .record
+            .status,
+        boz_common::TradeStatus::Cancelled
+    );
+    db.close().await;
 }
