@@ -384,19 +384,14 @@ macro_rules! impl_repositories {
                 from: NaiveDate,
                 to: NaiveDate,
             ) -> Result<Vec<StoredForecast>, BozError> {
-                sqlx::query(
+                self.by_city_and_dates(
                     "SELECT * FROM weather_forecasts WHERE city = $1 AND forecast_date >= $2 \
                      AND forecast_date <= $3 ORDER BY forecast_date, fetched_at, id",
+                    "list forecasts",
+                    (city, from, to),
+                    forecast_from_row,
                 )
-                .bind(city.as_str())
-                .bind(from)
-                .bind(to)
-                .fetch_all(&self.read)
                 .await
-                .map_err(|e| db_error("list forecasts", e))?
-                .iter()
-                .map(forecast_from_row)
-                .collect()
             }
         }
 
@@ -449,6 +444,27 @@ macro_rules! impl_repositories {
         }
 
         impl $store {
+            /// Rows of one city between two climate dates (inclusive): `sql` binds the city as
+            /// $1 and the dates as $2 and $3.
+            async fn by_city_and_dates<T>(
+                &self,
+                sql: &'static str,
+                what: &str,
+                (city, from, to): (&CityCode, NaiveDate, NaiveDate),
+                map: fn(&DbRow) -> Result<T, BozError>,
+            ) -> Result<Vec<T>, BozError> {
+                sqlx::query(sql)
+                    .bind(city.as_str())
+                    .bind(from)
+                    .bind(to)
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| db_error(what, e))?
+                    .iter()
+                    .map(map)
+                    .collect()
+            }
+
             async fn current_status(&self, user_id: &str, id: &str) -> Result<TradeStatus, BozError> {
                 let s: Option<String> =
                     sqlx::query_scalar("SELECT status FROM trades WHERE id = $1 AND user_id = $2")
@@ -662,19 +678,14 @@ macro_rules! impl_repositories {
                 from: NaiveDate,
                 to: NaiveDate,
             ) -> Result<Vec<SettlementRow>, BozError> {
-                sqlx::query(
+                self.by_city_and_dates(
                     "SELECT * FROM settlements WHERE city = $1 AND settlement_date >= $2 \
                      AND settlement_date <= $3 ORDER BY settlement_date",
+                    "list settlements",
+                    (city, from, to),
+                    settlement_from_row,
                 )
-                .bind(city.as_str())
-                .bind(from)
-                .bind(to)
-                .fetch_all(&self.read)
                 .await
-                .map_err(|e| db_error("list settlements", e))?
-                .iter()
-                .map(settlement_from_row)
-                .collect()
             }
         }
 
@@ -747,19 +758,14 @@ macro_rules! impl_repositories {
                 from: NaiveDate,
                 to: NaiveDate,
             ) -> Result<Vec<MarketSnapshot>, BozError> {
-                sqlx::query(
+                self.by_city_and_dates(
                     "SELECT * FROM market_snapshots WHERE city = $1 AND event_date >= $2 \
                      AND event_date <= $3 ORDER BY event_date, ticker, as_of, id",
+                    "list market snapshots",
+                    (city, from, to),
+                    snapshot_from_row,
                 )
-                .bind(city.as_str())
-                .bind(from)
-                .bind(to)
-                .fetch_all(&self.read)
                 .await
-                .map_err(|e| db_error("list market snapshots", e))?
-                .iter()
-                .map(snapshot_from_row)
-                .collect()
             }
         }
 

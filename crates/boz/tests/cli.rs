@@ -4,37 +4,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod support;
+
+use support::*;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use boz_common::config::DatabaseUrl;
-use std::sync::Arc;
-
-use boz_common::ports::{Store, StoredUser};
+use boz_common::ports::StoredUser;
 use boz_crypto::KeyVault;
-use boz_store::Database;
-use sqlx::Connection;
 
-const BOZ: &str = env!("CARGO_BIN_EXE_boz");
 const OLD_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const PEM_BODY: &str = "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun";
-
-fn boz(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    Command::new(BOZ)
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().copied())
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 #[test]
 fn every_command_has_help() {
@@ -197,45 +180,6 @@ fn db_commands_on_sqlite() {
     assert!(dir.path().join("boz.sqlite").exists());
 }
 
-/// A fresh database on the local PostgreSQL server (see the store's conformance suite).
-fn pg_database() -> Option<(String, String, String)> {
-    let admin = std::env::var("DATABASE_URL_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    let name = format!("boz_test_{}", uuid::Uuid::new_v4().simple());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let created = rt.block_on(async {
-        let mut c = sqlx::PgConnection::connect(&admin).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut c)
-            .await?;
-        c.close().await
-    });
-    match created {
-        Ok(()) => {
-            let (base, _) = admin.rsplit_once('/').unwrap();
-            Some((format!("{base}/{name}"), admin.clone(), name))
-        }
-        Err(e) if std::env::var_os("BOZ_REQUIRE_PG").is_none() => {
-            eprintln!("skipping the PostgreSQL part: {e}");
-            None
-        }
-        Err(e) => panic!("PostgreSQL required (BOZ_REQUIRE_PG) but unreachable: {e}"),
-    }
-}
-
-fn drop_pg_database(admin: &str, name: &str) {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let mut c = sqlx::PgConnection::connect(admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut c)
-        .await
-        .unwrap();
-    });
-}
-
 #[test]
 fn db_commands_on_postgres() {
     let Some((url, admin, name)) = pg_database() else {
@@ -256,21 +200,6 @@ fn keygen_prints_a_usable_key() {
         .to_string();
     assert_ne!(a, b);
     KeyVault::new(&a).unwrap();
-}
-
-/// Runs `f` against the (migrated) SQLite store at `db_path`.
-fn with_store<T>(db_path: &Path, f: impl AsyncFnOnce(Arc<dyn Store>) -> T) -> T {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let url = DatabaseUrl::Sqlite {
-            path: db_path.into(),
-        };
-        let db = Database::open(&url).await.unwrap();
-        db.migrate().await.unwrap();
-        let out = f(db.store()).await;
-        db.close().await;
-        out
-    })
 }
 
 fn stored_user(id: &str, token: String) -> StoredUser {

@@ -4,49 +4,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod support;
+
+use support::*;
+
 use std::path::Path;
-use std::process::{Command, Output};
-use std::sync::Arc;
 
 use boz_common::CityCode;
-use boz_common::config::DatabaseUrl;
-use boz_common::ports::Store;
 use boz_common::schemas::WeatherData;
-use boz_store::Database;
 use chrono::{NaiveDate, Utc};
 use serde_json::{Value, json};
 
-const BOZ: &str = env!("CARGO_BIN_EXE_boz");
 const HISTORY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/history");
-
-fn boz(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    Command::new(BOZ)
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().copied())
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn with_store<T>(dir: &Path, f: impl AsyncFnOnce(Arc<dyn Store>) -> T) -> T {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let url = DatabaseUrl::Sqlite {
-            path: dir.join("boz.sqlite"),
-        };
-        let db = Database::open(&url).await.unwrap();
-        db.migrate().await.unwrap();
-        let out = f(db.store()).await;
-        db.close().await;
-        out
-    })
-}
 
 fn nyc() -> CityCode {
     CityCode::parse("NYC").unwrap()
@@ -84,7 +53,7 @@ fn history_import_then_score_beats_both_baselines() {
         "{stdout}"
     );
     // nothing from the reserved window is stored
-    let (reserved, forecasts) = with_store(dir.path(), async |s| {
+    let (reserved, forecasts) = with_store(&dir.path().join("boz.sqlite"), async |s| {
         let from = NaiveDate::from_ymd_opt(2025, 1, 1).unwrap();
         let to = NaiveDate::from_ymd_opt(2025, 6, 30).unwrap();
         (
@@ -185,7 +154,7 @@ fn history_import_rejects_a_malformed_file_and_writes_nothing() {
         err.contains("nws_forecast_log.csv row 2, column predicted_high: \"M\" is not a number"),
         "{err}"
     );
-    let stored = with_store(dir.path(), async |s| {
+    let stored = with_store(&dir.path().join("boz.sqlite"), async |s| {
         s.settlements_between(&nyc(), day(1900), day(2100))
             .await
             .unwrap()
@@ -243,7 +212,7 @@ async fn predict_stores_a_prediction_with_its_provenance() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
-        with_store(&d, async |s| {
+        with_store(&d.join("boz.sqlite"), async |s| {
             let batch = vec![
                 forecast(tomorrow, "NWS", 60.0, 1),
                 forecast(tomorrow, "Open-Meteo:GFS", 62.0, 2),
@@ -294,7 +263,7 @@ async fn predict_stores_a_prediction_with_its_provenance() {
     // stored with its provenance
     let d = dir.path().to_path_buf();
     let stored = tokio::task::spawn_blocking(move || {
-        with_store(&d, async |s| {
+        with_store(&d.join("boz.sqlite"), async |s| {
             s.latest_prediction(&nyc(), tomorrow)
                 .await
                 .unwrap()

@@ -4,9 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod support;
+
+use support::*;
+
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
@@ -29,12 +32,10 @@ use boz_trading::risk::trading_day;
 use boz_trading::{TradingConfig, TradingEngine};
 use chrono::{NaiveDate, Utc};
 use serde_json::{Value, json};
-use sqlx::Connection;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const PREFIX: &str = "/trade-api/v2";
-const BOZ: &str = env!("CARGO_BIN_EXE_boz");
 /// ≤50 | 51-52 | 53-54 | ≥55
 const BOUNDS: [(Option<i32>, Option<i32>); 4] = [
     (None, Some(50)),
@@ -397,31 +398,6 @@ async fn timeouts_and_restarts_send_each_decision_once() {
     db.close().await;
 }
 
-fn pg_database() -> Option<(String, String, String)> {
-    let admin = std::env::var("DATABASE_URL_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    let name = format!("boz_test_{}", uuid::Uuid::new_v4().simple());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let created = rt.block_on(async {
-        let mut c = sqlx::PgConnection::connect(&admin).await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut c)
-            .await?;
-        c.close().await
-    });
-    match created {
-        Ok(()) => {
-            let (base, _) = admin.rsplit_once('/').unwrap();
-            Some((format!("{base}/{name}"), admin.clone(), name))
-        }
-        Err(e) if std::env::var_os("BOZ_REQUIRE_PG").is_none() => {
-            eprintln!("skipping the PostgreSQL part: {e}");
-            None
-        }
-        Err(e) => panic!("PostgreSQL required (BOZ_REQUIRE_PG) but unreachable: {e}"),
-    }
-}
-
 #[test]
 fn twenty_concurrent_cycles_on_postgres_never_pass_the_daily_exposure() {
     let Some((url, admin, name)) = pg_database() else {
@@ -489,30 +465,8 @@ fn twenty_concurrent_cycles_on_postgres_never_pass_the_daily_exposure() {
         assert!(counts.values().all(|n| *n == 1), "{counts:?}");
         db.close().await;
     });
-    rt.block_on(async {
-        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut c)
-        .await
-        .unwrap();
-    });
-}
-
-fn boz(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    Command::new(BOZ)
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().copied())
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    drop(rt);
+    drop_pg_database(&admin, &name);
 }
 
 /// The binary on the paper venue: the local user (manual mode) queues; approving after the
