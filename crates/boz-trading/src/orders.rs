@@ -128,21 +128,24 @@ impl OrderManager {
         }
     }
 
+    /// Records the exchange's view of an order.
+    async fn record(&self, state: &OrderState) -> Result<OrderRecord, BozError> {
+        self.store
+            .update_order(
+                &state.client_order_id,
+                Some(state),
+                status_of(state),
+                None,
+                self.clock.now(),
+            )
+            .await
+    }
+
     /// Asks the exchange about a stored order and records what it says.
     async fn lookup(&self, o: &OrderRecord) -> Result<OrderRecord, BozError> {
         let coid = &o.request.client_order_id;
         match self.exchange.find_order(coid).await {
-            Ok(Some(state)) => {
-                self.store
-                    .update_order(
-                        coid,
-                        Some(&state),
-                        status_of(&state),
-                        None,
-                        self.clock.now(),
-                    )
-                    .await
-            }
+            Ok(Some(state)) => self.record(&state).await,
             Ok(None) => Ok(o.clone()),
             Err(e) => {
                 tracing::warn!(target: "ORDER", client_order_id = %coid, error = %e.message, "lookup failed");
@@ -160,17 +163,7 @@ impl OrderManager {
         }
         let coid = &o.request.client_order_id;
         match self.exchange.find_order(coid).await? {
-            Some(state) => {
-                self.store
-                    .update_order(
-                        coid,
-                        Some(&state),
-                        status_of(&state),
-                        None,
-                        self.clock.now(),
-                    )
-                    .await
-            }
+            Some(state) => self.record(&state).await,
             None if o.status == OrderStatus::Resting => Ok(o.clone()),
             None if self.clock.now() - o.updated_at < self.unknown_grace => {
                 // possibly in flight from another cycle: never race it
