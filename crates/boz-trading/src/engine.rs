@@ -205,7 +205,7 @@ impl Judge<'_> {
 
     /// Whole contracts for a stake, capped by the book's size and the budget (cost plus fee);
     /// with the EV per contract at that size.
-    fn size(
+    pub fn size(
         &self,
         fees: &boz_common::fees::FeeSchedule,
         o: &Opportunity,
@@ -218,8 +218,14 @@ impl Judge<'_> {
             return none;
         };
         let limit = stake.min(budget);
-        // the fee is at most 1.75¢ a contract plus a cent of rounding
-        let mut n = (limit / (price + Decimal::new(275, 4)))
+        // Start from an upper bound: the fee per contract is at least its unrounded rate (read
+        // off a large order), so no more contracts than this can fit; then step down.
+        let big = Count::new(Decimal::from(1_000_000)).unwrap_or(Count::ZERO);
+        let rate = all_in(fees, o.price, big)
+            .map(|(fee, _)| fee.as_decimal() / Decimal::from(1_000_000) - Decimal::new(1, 6))
+            .unwrap_or(Decimal::ZERO)
+            .max(Decimal::ZERO);
+        let mut n = (limit / (price + rate))
             .floor()
             .min(o.available.as_decimal().floor());
         while n > Decimal::ZERO {

@@ -248,3 +248,86 @@ fn reducing_halves_the_stake() {
         "{a} {b}"
     );
 }
+
+#[test]
+fn max_trade_size_at_under_and_over_its_boundary() {
+    let cfg = config();
+    let judge = Judge {
+        config: &cfg,
+        now: Utc::now(),
+    };
+    let (event, prediction) = event();
+    let b = books(
+        &[
+            ("0.18", "0.21"),
+            ("0.33", "0.35"),
+            ("0.24", "0.27"),
+            ("0.25", "0.28"),
+        ],
+        Utc::now(),
+    );
+    let o = boz_trading::ev::opportunities(&prediction, &event, &b)
+        .unwrap()
+        .into_iter()
+        .find(|o| o.index == 1 && o.side == Side::Yes)
+        .unwrap();
+    // 10 contracts at 0.35: 3.50 + fee ceil(0.07 × 10 × 0.35 × 0.65 = 0.15925) = 0.16 → 3.66
+    let at = judge.size(&FeeSchedule::WEATHER, &o, 1000.0, Decimal::new(366, 2));
+    assert_eq!(
+        (at.0, at.1),
+        (Count::parse("10").unwrap(), Dollars::parse("3.66").unwrap())
+    );
+    let under = judge.size(&FeeSchedule::WEATHER, &o, 1000.0, Decimal::new(365, 2));
+    assert_eq!(
+        under.0,
+        Count::parse("9").unwrap(),
+        "a cent short: one contract fewer"
+    );
+    let over = judge.size(&FeeSchedule::WEATHER, &o, 1000.0, Decimal::new(367, 2));
+    assert_eq!(over.0, Count::parse("10").unwrap());
+    // the Kelly stake binds when it is the smaller
+    let stake = judge.size(&FeeSchedule::WEATHER, &o, 1.0, Decimal::new(366, 2));
+    assert_eq!(stake.0, Count::parse("2").unwrap());
+}
+
+#[test]
+fn min_ev_threshold_is_inclusive() {
+    // one contract of 51-52 at 0.35: fee 0.02, EV = 0.45 − 0.37 = 0.08
+    let q = [
+        ("0.18", "0.21"),
+        ("0.33", "0.35"),
+        ("0.24", "0.27"),
+        ("0.25", "0.28"),
+    ];
+    let cfg = config();
+    let (event, prediction) = event();
+    let run = |threshold: f64| {
+        let mut s = settings("5").into_fields();
+        s.min_ev_threshold = threshold;
+        let s = UserSettings::new(s).unwrap();
+        Judge {
+            config: &cfg,
+            now: Utc::now(),
+        }
+        .judge_event(
+            "u",
+            &s,
+            &status(),
+            &Ok(1.0),
+            Dollars::parse("100").unwrap(),
+            &event,
+            &prediction,
+            &books(&q, Utc::now()),
+        )
+        .into_iter()
+        .map(|(c, _)| c)
+        .find(|c| c.ticker.ends_with("M1") && c.side == Side::Yes)
+        .unwrap()
+    };
+    assert!(!run(0.0799).verdict.contains("below min_ev_threshold"));
+    assert!(
+        !run(0.08).verdict.contains("is below min_ev_threshold 0.08"),
+        "at the threshold"
+    );
+    assert!(run(0.0801).verdict.contains("below min_ev_threshold"));
+}
