@@ -119,8 +119,12 @@ fn summary_line(n: usize, line: &str) -> Result<Option<(String, NaiveDate, bool)
     Ok(Some((station, date, correction)))
 }
 
-/// A value token: `33`, `-5`, `53R`, `MM`, `61E`; `(E)` may follow. `Ok(None)` for missing.
-fn value(n: usize, tokens: &[&str]) -> Result<(Option<(i32, bool, bool)>, usize), ParseError> {
+/// A value read from its token(s): (°F, record, estimated).
+type Flagged = (i32, bool, bool);
+
+/// A value token: `33`, `-5`, `53R`, `MM`, `61E`; `(E)` may follow. `Ok(None)` for missing;
+/// also how many tokens it used.
+fn value(n: usize, tokens: &[&str]) -> Result<(Option<Flagged>, usize), ParseError> {
     let Some(tok) = tokens.first() else {
         return Err(err(n, "MAXIMUM/MINIMUM row without a value"));
     };
@@ -307,11 +311,7 @@ pub fn parse(text: &str) -> Result<Vec<ClimateReport>, ParseError> {
                     minimum = observation(n, t, "MINIMUM")?;
                     break;
                 }
-                "" => {
-                    if found_max {
-                        break;
-                    }
-                }
+                "" if found_max => break,
                 _ if found_max => {} // a wrapped record year, AVERAGE, ...
                 _ => {}
             }
