@@ -912,3 +912,52 @@ async fn one_failing_source_does_not_block_the_others() {
             .contains("not JSON")
     );
 }
+
+#[tokio::test]
+async fn climate_reports_list_then_read_each_product() {
+    let server = MockServer::start().await;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/weather/cli_samples/pyiem_CLINYC.txt"
+    ))
+    .unwrap();
+    Mock::given(path("/products/types/CLI/locations/NYC"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"@graph": [
+            {"id": "p-2", "issuanceTime": "2013-01-03T06:16:00+00:00"},
+            {"id": "p-1", "issuanceTime": "2013-01-02T21:30:00+00:00"}
+        ]})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/products/p-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"id": "p-2", "issuanceTime": "2013-01-03T06:16:00+00:00", "productText": text}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(path("/products/p-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "p-1"})))
+        .mount(&server)
+        .await;
+    let client = nws(&server, clock("2013-01-03T12:00:00Z"), 0, 6);
+    let one = client.climate_reports(&city("NYC"), 1).await.unwrap();
+    assert_eq!(one.len(), 1);
+    assert_eq!(
+        (one[0].id.as_str(), one[0].issued_at),
+        ("p-2", at("2013-01-03T06:16:00Z"))
+    );
+    assert!(
+        one[0]
+            .text
+            .contains("CENTRAL PARK NY CLIMATE SUMMARY FOR JANUARY 2 2013")
+    );
+    // a product without its text is an error naming the path, not an empty report
+    let e = client
+        .climate_reports(&city("NYC"), 2)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("/products/p-1") && e.contains("no productText"),
+        "{e}"
+    );
+}

@@ -83,6 +83,14 @@ pub struct LatestObservation {
     pub raw_message: String,
 }
 
+/// One climate report product as issued.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClimateProduct {
+    pub id: String,
+    pub issued_at: DateTime<Utc>,
+    pub text: String,
+}
+
 /// The NWS client. One rate limiter is shared by every call it makes.
 pub struct NwsClient {
     http: HttpJson,
@@ -282,6 +290,45 @@ impl NwsClient {
             temperature_f: from_metar.or(from_api),
             raw_message: raw,
         })
+    }
+
+    /// The city's climate reports (CLI products), newest first, with their full text: the
+    /// product list for the report's location code (`CLINYC` → `NYC`), then each product.
+    /// `limit` caps how many products are read.
+    pub async fn climate_reports(
+        &self,
+        city: &City,
+        limit: usize,
+    ) -> Result<Vec<ClimateProduct>, WeatherError> {
+        let location = city
+            .climate_report
+            .strip_prefix("CLI")
+            .unwrap_or(&city.climate_report);
+        let path = format!("/products/types/CLI/locations/{location}");
+        let list = self.get(&path, &[]).await?;
+        let graph = list
+            .get("@graph")
+            .and_then(Value::as_array)
+            .ok_or_else(|| malformed(&path, "no @graph list"))?;
+        let mut out = Vec::new();
+        for item in graph.iter().take(limit) {
+            let id = item
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| malformed(&path, "a product without an id"))?;
+            let product_path = format!("/products/{id}");
+            let p = self.get(&product_path, &[]).await?;
+            let text = p
+                .get("productText")
+                .and_then(Value::as_str)
+                .ok_or_else(|| malformed(&product_path, "no productText"))?;
+            out.push(ClimateProduct {
+                id: id.to_string(),
+                issued_at: time_field(&p, "issuanceTime", &product_path)?,
+                text: text.to_string(),
+            });
+        }
+        Ok(out)
     }
 
     /// The running maximum so far of the city's current climate day.
