@@ -261,6 +261,8 @@ pub trait TradeRepo: Send + Sync {
         outcome: &TradeSettlement,
     ) -> Result<(), BozError>;
     async fn set_postmortem(&self, user_id: &str, id: &str, text: &str) -> Result<(), BozError>;
+    /// The structured post-mortem stored when the trade was settled (`None` before).
+    async fn get_postmortem(&self, user_id: &str, id: &str) -> Result<Option<Value>, BozError>;
 }
 
 #[async_trait]
@@ -507,6 +509,19 @@ pub trait RiskRepo: Send + Sync {
         pnl: Dollars,
         at: DateTime<Utc>,
     ) -> Result<RiskStatus, BozError>;
+    /// Settles an EXECUTED trade in one transaction: its outcome (WON or LOST, the settled high,
+    /// the P&L), its post-mortem (narrative and structured), and the result in the risk
+    /// accounting of `day` (P&L, losing streak, cooldown clock). Returns false, changing
+    /// nothing, when the trade is already settled.
+    async fn settle_with_risk(
+        &self,
+        user_id: &str,
+        trade_id: &str,
+        outcome: &TradeSettlement,
+        day: NaiveDate,
+        narrative: &str,
+        postmortem: &Value,
+    ) -> Result<bool, BozError>;
     /// Sets the trading state (kill switch, automatic halt, resume), with who and why.
     async fn set_trading_state(
         &self,

@@ -596,6 +596,22 @@ macro_rules! impl_repositories {
                 Ok(())
             }
 
+            async fn get_postmortem(
+                &self,
+                user_id: &str,
+                id: &str,
+            ) -> Result<Option<Value>, BozError> {
+                let row = sqlx::query("SELECT postmortem FROM trades WHERE id = $1 AND user_id = $2")
+                    .bind(id)
+                    .bind(user_id)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(|e| db_error("read post-mortem", e))?
+                    .ok_or_else(|| BozError::not_found("trade", id))?;
+                let v: Option<Json<Value>> = col(&row, "postmortem")?;
+                Ok(v.map(|j| j.0))
+            }
+
             async fn set_postmortem(
                 &self,
                 user_id: &str,

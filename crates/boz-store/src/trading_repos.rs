@@ -145,6 +145,34 @@ macro_rules! impl_trading_repositories {
             Ok(status)
         }
 
+        /// Adds a settled result to the day's P&L and the losing streak (inside a transaction).
+        async fn apply_result(c: &mut Conn, user_id: &str, day: NaiveDate, pnl: Dollars, at: DateTime<Utc>) -> Result<(), BozError> {
+            let before = read_risk(&mut *c, user_id, day).await?;
+            let total = before.realized_pnl.as_decimal() + pnl.as_decimal();
+            sqlx::query("UPDATE risk_days SET realized_pnl = $3 WHERE user_id = $1 AND trading_day = $2")
+                .bind(user_id)
+                .bind(day)
+                .bind(bind_money(total))
+                .execute(&mut *c)
+                .await
+                .map_err(|e| db_error("record result", e))?;
+            let (losses, last_loss): (i64, Option<DateTime<Utc>>) = if pnl.is_negative() {
+                (i64::from(before.consecutive_losses) + 1, Some(at))
+            } else if pnl.is_positive() {
+                (0, before.last_loss_at)
+            } else {
+                (i64::from(before.consecutive_losses), before.last_loss_at)
+            };
+            sqlx::query("UPDATE risk_state SET consecutive_losses = $2, last_loss_at = $3 WHERE user_id = $1")
+                .bind(user_id)
+                .bind(losses)
+                .bind(last_loss)
+                .execute(&mut *c)
+                .await
+                .map_err(|e| db_error("record result", e))?;
+            Ok(())
+        }
+
         #[async_trait]
         impl RiskRepo for $store {
             async fn risk_status(&self, user_id: &str, day: NaiveDate) -> Result<RiskStatus, BozError> {
@@ -170,32 +198,59 @@ macro_rules! impl_trading_repositories {
             ) -> Result<RiskStatus, BozError> {
                 let mut tx = self.write.begin().await.map_err(|e| db_error("begin", e))?;
                 ensure_risk_rows(&mut tx, user_id, day).await?;
-                let before = read_risk(&mut tx, user_id, day).await?;
-                let total = before.realized_pnl.as_decimal() + pnl.as_decimal();
-                sqlx::query("UPDATE risk_days SET realized_pnl = $3 WHERE user_id = $1 AND trading_day = $2")
-                    .bind(user_id)
-                    .bind(day)
-                    .bind(bind_money(total))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| db_error("record result", e))?;
-                let (losses, last_loss): (i64, Option<DateTime<Utc>>) = if pnl.is_negative() {
-                    (i64::from(before.consecutive_losses) + 1, Some(at))
-                } else if pnl.is_positive() {
-                    (0, before.last_loss_at)
-                } else {
-                    (i64::from(before.consecutive_losses), before.last_loss_at)
-                };
-                sqlx::query("UPDATE risk_state SET consecutive_losses = $2, last_loss_at = $3 WHERE user_id = $1")
-                    .bind(user_id)
-                    .bind(losses)
-                    .bind(last_loss)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| db_error("record result", e))?;
+                apply_result(&mut tx, user_id, day, pnl, at).await?;
                 let after = read_risk(&mut tx, user_id, day).await?;
                 tx.commit().await.map_err(|e| db_error("commit", e))?;
                 Ok(after)
+            }
+
+            async fn settle_with_risk(
+                &self,
+                user_id: &str,
+                trade_id: &str,
+                o: &TradeSettlement,
+                day: NaiveDate,
+                narrative: &str,
+                postmortem: &Value,
+            ) -> Result<bool, BozError> {
+                if !matches!(o.status, TradeStatus::Won | TradeStatus::Lost) {
+                    return Err(BozError::invalid_order(format!("{} is not WON or LOST", o.status)));
+                }
+                let mut tx = self.write.begin().await.map_err(|e| db_error("begin", e))?;
+                let q = format!("SELECT status FROM trades WHERE id = $1 AND user_id = $2{FOR_UPDATE}");
+                let s: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(q))
+                    .bind(trade_id)
+                    .bind(user_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| db_error("read trade", e))?;
+                let from: TradeStatus = s
+                    .ok_or_else(|| BozError::not_found("trade", trade_id))?
+                    .parse()
+                    .map_err(|e| invalid_row("status", e))?;
+                if matches!(from, TradeStatus::Won | TradeStatus::Lost) {
+                    return Ok(false); // settled before: nothing changes
+                }
+                from.transition(o.status)?;
+                sqlx::query(
+                    "UPDATE trades SET status = $3, settlement_temp_f = $4, pnl = $5, settled_at = $6, \
+                     postmortem_narrative = $7, postmortem = $8 WHERE id = $1 AND user_id = $2",
+                )
+                .bind(trade_id)
+                .bind(user_id)
+                .bind(o.status.as_str())
+                .bind(o.settlement_temp_f)
+                .bind(o.pnl.map(|p| bind_money(p.as_decimal())))
+                .bind(o.settled_at)
+                .bind(narrative)
+                .bind(Json(postmortem))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("settle trade", e))?;
+                ensure_risk_rows(&mut tx, user_id, day).await?;
+                apply_result(&mut tx, user_id, day, o.pnl.unwrap_or(Dollars::ZERO), o.settled_at).await?;
+                tx.commit().await.map_err(|e| db_error("commit", e))?;
+                Ok(true)
             }
 
             async fn set_trading_state(

@@ -128,6 +128,7 @@ conformance!(
     concurrent_orders_never_pass_the_exposure_limit,
     risk_results_and_trading_state,
     approvals_are_decided_once,
+    settling_updates_the_trade_and_the_risk_once,
     concurrent_writers_all_succeed,
 );
 
@@ -360,6 +361,7 @@ async fn tables_have_the_seed_columns(db: &Database) {
             "prediction_snapshot",
             "created_at",
             "settled_at",
+            "postmortem",
         ],
     );
     want(
@@ -1271,5 +1273,89 @@ async fn approvals_are_decided_once(db: &Database) {
     assert_eq!(
         s.get_approval("u2", "p1").await.unwrap_err().kind,
         ErrorKind::NotFoundError
+    );
+}
+
+async fn settling_updates_the_trade_and_the_risk_once(db: &Database) {
+    let s = db.store();
+    with_user(&s, "u1").await;
+    let executed = |id: &str| StoredTrade {
+        user_id: "u1".into(),
+        kalshi_order_id: Some("x".into()),
+        record: trade(id, "NYC", "2026-02-17", "EXECUTED", "2026-02-16T20:00:00Z"),
+    };
+    s.insert_trade(&executed("w")).await.unwrap();
+    s.insert_trade(&executed("l")).await.unwrap();
+    let day = day("2026-02-17");
+    let at: DateTime<Utc> = "2026-02-18T12:00:00Z".parse().unwrap();
+    // 10 YES at 0.30 with 0.15 fees: won pays 10.00 → +6.85; lost → −3.15
+    let won = TradeSettlement {
+        status: TradeStatus::Won,
+        settlement_temp_f: Some(53.0),
+        pnl: Some(money("6.85")),
+        settled_at: at,
+    };
+    let pm = json!({"verdict": "WIN"});
+    assert!(
+        s.settle_with_risk("u1", "w", &won, day, "won as expected", &pm)
+            .await
+            .unwrap()
+    );
+    let lost = TradeSettlement {
+        status: TradeStatus::Lost,
+        settlement_temp_f: Some(53.0),
+        pnl: Some(money("-3.15")),
+        settled_at: at,
+    };
+    assert!(
+        s.settle_with_risk(
+            "u1",
+            "l",
+            &lost,
+            day,
+            "bad luck",
+            &json!({"verdict": "BAD_LUCK"})
+        )
+        .await
+        .unwrap()
+    );
+    // twice changes nothing
+    assert!(
+        !s.settle_with_risk("u1", "l", &lost, day, "bad luck", &json!({}))
+            .await
+            .unwrap()
+    );
+    let r = s.risk_status("u1", day).await.unwrap();
+    assert_eq!(
+        (r.realized_pnl, r.consecutive_losses, r.last_loss_at),
+        (money("3.70"), 1, Some(at))
+    );
+    let t = s.get_trade("u1", "w").await.unwrap().record;
+    assert_eq!(
+        (t.status, t.pnl, t.postmortem.as_deref()),
+        (
+            TradeStatus::Won,
+            Some(money("6.85")),
+            Some("won as expected")
+        )
+    );
+    assert_eq!(s.get_postmortem("u1", "w").await.unwrap(), Some(pm));
+    assert_eq!(
+        s.get_postmortem("u1", "l").await.unwrap().unwrap()["verdict"],
+        "BAD_LUCK"
+    );
+    // only EXECUTED trades settle
+    let pending = StoredTrade {
+        user_id: "u1".into(),
+        kalshi_order_id: None,
+        record: trade("p", "NYC", "2026-02-17", "PENDING", "2026-02-16T20:00:00Z"),
+    };
+    s.insert_trade(&pending).await.unwrap();
+    assert_eq!(
+        s.settle_with_risk("u1", "p", &won, day, "x", &json!({}))
+            .await
+            .unwrap_err()
+            .kind,
+        ErrorKind::ConflictError
     );
 }

@@ -143,6 +143,7 @@ fn migrations_round_trip(dir: &Path, url: &str) {
     assert!(text(&out.stdout).contains("Applied migration 1."));
     assert!(text(&out.stdout).contains("Applied migration 2."));
     assert!(text(&out.stdout).contains("Applied migration 3."));
+    assert!(text(&out.stdout).contains("Applied migration 4."));
     let out = boz(dir, &env, &["db", "migrate"]);
     assert!(
         text(&out.stdout).contains("Database is up to date"),
@@ -154,6 +155,10 @@ fn migrations_round_trip(dir: &Path, url: &str) {
         "{}",
         text(&out.stdout)
     );
+    let out = boz(dir, &env, &["db", "revert"]);
+    assert!(text(&out.stdout).contains("Reverted migration 4."));
+    let out = boz(dir, &env, &["db", "status"]);
+    assert!(text(&out.stdout).contains("4  pending  postmortem"));
     let out = boz(dir, &env, &["db", "revert"]);
     assert!(text(&out.stdout).contains("Reverted migration 3."));
     let out = boz(dir, &env, &["db", "status"]);
