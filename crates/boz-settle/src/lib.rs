@@ -6,8 +6,13 @@
 //! (layer L1).
 //!
 //! - [`climate`]: the climate report parser (a pure function: text in, typed result or an error
-//!   saying what could not be read; raw text kept).
+//!   saying what could not be read; raw text kept);
+//! - [`settlement`]: the final report of a day, corrections, trade outcomes and P&L from fills,
+//!   the cross-check against Kalshi's result;
+//! - [`postmortem`]: why a settled trade won or lost, structured and in words.
 
 pub mod climate;
+pub mod postmortem;
+pub mod settlement;
 
 pub use climate::{ClimateReport, Observation, ParseError, ReportKind, parse};
