@@ -647,6 +647,19 @@ pub trait MarketData: Send + Sync {
     async fn open_events(&self, city: &City) -> Result<Vec<MarketEvent>, BozError>;
     /// Top of book for each market of the event.
     async fn top_of_book(&self, event_ticker: &str) -> Result<Vec<TopOfBook>, BozError>;
+    /// A market's result once it is finalized (`None` before).
+    async fn market_result(&self, ticker: &str) -> Result<Option<MarketResult>, BozError>;
+}
+
+/// What a finalized market paid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarketResult {
+    pub ticker: String,
+    pub yes_won: bool,
+    /// Kalshi's `expiration_value` read as whole degrees, when it is a number.
+    pub settled_high_f: Option<i32>,
+    /// The last YES price before the close.
+    pub last_price: Option<Price>,
 }
 
 /// One market of an event and the whole degrees it pays on.

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use boz_common::BozError;
 use boz_common::city::City;
 use boz_common::fees::FeeSchedule;
-use boz_common::ports::{MarketBracket, MarketData, MarketEvent, TopOfBook};
+use boz_common::ports::{MarketBracket, MarketData, MarketEvent, MarketResult, TopOfBook};
 use boz_common::schemas::Side;
 use boz_common::{Count, Price};
 use chrono::{DateTime, Utc};
@@ -91,6 +91,34 @@ impl MarketData for KalshiMarketData {
             });
         }
         Ok(out)
+    }
+
+    /// `GET /markets/{ticker}`: a result only once `status` is finalized (or settled) and
+    /// `result` is yes or no.
+    async fn market_result(&self, ticker: &str) -> Result<Option<MarketResult>, BozError> {
+        let m = self.client.market(ticker).await?;
+        let status = m.get("status").and_then(Value::as_str).unwrap_or_default();
+        if !matches!(status, "finalized" | "settled") {
+            return Ok(None);
+        }
+        let yes_won = match m.get("result").and_then(Value::as_str) {
+            Some("yes") => true,
+            Some("no") => false,
+            _ => return Ok(None),
+        };
+        let last_price = ["last_price_dollars", "previous_price_dollars"]
+            .iter()
+            .filter_map(|k| m.get(*k).and_then(Value::as_str))
+            .find_map(|s| Price::parse(s).ok());
+        Ok(Some(MarketResult {
+            ticker: ticker.to_string(),
+            yes_won,
+            settled_high_f: m
+                .get("expiration_value")
+                .and_then(Value::as_str)
+                .and_then(crate::market::settled_high),
+            last_price,
+        }))
     }
 
     async fn top_of_book(&self, event_ticker: &str) -> Result<Vec<TopOfBook>, BozError> {

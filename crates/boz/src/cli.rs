@@ -98,6 +98,26 @@ pub enum Command {
     /// Trading: one cycle, and the manual approval queue.
     #[command(subcommand)]
     Trade(TradeCommand),
+    /// Settle: read the climate reports, store each day's settled high, settle the trades of
+    /// finalized markets (P&L from fills, risk, post-mortem); `boz settle parse FILE` reads one
+    /// report file.
+    #[command(args_conflicts_with_subcommands = true)]
+    Settle {
+        #[command(subcommand)]
+        command: Option<SettleCommand>,
+        /// Only this climate date (default: every day with a final report among the newest).
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
+        /// Only this city (repeatable).
+        #[arg(long = "city")]
+        cities: Vec<String>,
+    },
+    /// The post-mortem of a settled trade: the narrative and the structured fields.
+    Postmortem {
+        trade_id: String,
+        #[arg(long, default_value = "local")]
+        user: String,
+    },
     /// The kill switch: stop all new trading for a user until `boz resume`.
     Halt {
         #[arg(long, default_value = "local")]
@@ -116,6 +136,16 @@ pub enum Command {
     /// Manage the encryption of users' stored Kalshi keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettleCommand {
+    /// Parse a climate report text file and print what it says (or why it cannot be read).
+    Parse {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,7 +16,7 @@ use clap::Parser;
 
 use crate::cli::{
     Cli, Command, ConfigCommand, DbCommand, HistoryCommand, KalshiCommand, KeysCommand,
-    TradeCommand, WeatherCommand,
+    SettleCommand, TradeCommand, WeatherCommand,
 };
 
 fn main() -> ExitCode {
@@ -96,6 +96,18 @@ fn main() -> ExitCode {
             }) => commands::trade::approve(&user, &id, limit_price).await,
             Command::Trade(TradeCommand::Reject { id, user, reason }) => {
                 commands::trade::reject(&user, &id, reason.as_deref()).await
+            }
+            Command::Settle {
+                command: Some(SettleCommand::Parse { file, json }),
+                ..
+            } => commands::settle::parse_file(&file, json),
+            Command::Settle {
+                command: None,
+                date,
+                cities,
+            } => commands::settle::settle(&cities, date).await,
+            Command::Postmortem { trade_id, user } => {
+                commands::settle::show_postmortem(&user, &trade_id).await
             }
             Command::Halt { user, reason } => commands::trade::halt(&user, &reason).await,
             Command::Resume { user } => commands::trade::resume(&user).await,

@@ -50,6 +50,9 @@ fn every_command_has_help() {
         vec!["trade", "pending", "--help"],
         vec!["trade", "approve", "--help"],
         vec!["trade", "reject", "--help"],
+        vec!["settle", "--help"],
+        vec!["settle", "parse", "--help"],
+        vec!["postmortem", "--help"],
         vec!["halt", "--help"],
         vec!["resume", "--help"],
     ] {

@@ -8,5 +8,6 @@ pub mod keys;
 pub mod predict;
 pub mod run;
 pub mod score;
+pub mod settle;
 pub mod trade;
 pub mod weather;
