@@ -295,6 +295,24 @@ pub const SETTINGS: &[SettingSpec] = &[
         "Resting orders are cancelled this long before their market closes",
     ),
     spec(
+        "NOTIFY_WEBHOOK_URL",
+        None,
+        true,
+        "Webhook for notifications (trade executed, trade settled, trading halted, source down)",
+    ),
+    spec(
+        "NOTIFY_WEBHOOK_FORMAT",
+        Some("generic"),
+        false,
+        "`generic` (JSON with kind, title, text, data), `discord` or `slack`",
+    ),
+    spec(
+        "NOTIFY_SOURCE_DOWN_MINUTES",
+        Some("120"),
+        false,
+        "A weather source with no stored forecast for this long is reported down",
+    ),
+    spec(
         "CITIES_FILE",
         None,
         false,
@@ -331,6 +349,14 @@ pub const SETTINGS: &[SettingSpec] = &[
 pub enum Environment {
     Development,
     Production,
+}
+
+/// The body a notification webhook expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookFormat {
+    Generic,
+    Discord,
+    Slack,
 }
 
 /// Where orders go (TRADING_VENUE).
@@ -535,6 +561,9 @@ pub struct Settings {
     pub max_book_age_seconds: u32,
     pub approval_ttl_minutes: u32,
     pub cancel_before_close_minutes: u32,
+    pub notify_webhook_url: Option<SecretString>,
+    pub notify_webhook_format: WebhookFormat,
+    pub notify_source_down_minutes: u32,
     pub cities_file: Option<PathBuf>,
     pub bind: SocketAddr,
     /// Raw values and origins, for `boz config check`.
@@ -841,6 +870,25 @@ impl Settings {
             "CANCEL_BEFORE_CLOSE_MINUTES",
             positive("a whole number of minutes"),
         )?;
+        let notify_webhook_url = v.optional("NOTIFY_WEBHOOK_URL", |s| {
+            if s.starts_with("http://") || s.starts_with("https://") {
+                Ok(SecretString::from(s))
+            } else {
+                Err("is not an http(s) URL".to_string())
+            }
+        })?;
+        let notify_webhook_format = v.parse("NOTIFY_WEBHOOK_FORMAT", |s| {
+            match s.to_ascii_lowercase().as_str() {
+                "generic" => Ok(WebhookFormat::Generic),
+                "discord" => Ok(WebhookFormat::Discord),
+                "slack" => Ok(WebhookFormat::Slack),
+                _ => Err(format!("{s:?} is not generic, discord or slack")),
+            }
+        })?;
+        let notify_source_down_minutes = v.parse(
+            "NOTIFY_SOURCE_DOWN_MINUTES",
+            positive("a whole number of minutes"),
+        )?;
         let default_max_trade_size = v.parse("DEFAULT_MAX_TRADE_SIZE", dollars)?;
         let default_daily_loss_limit = v.parse("DEFAULT_DAILY_LOSS_LIMIT", dollars)?;
         let default_max_daily_exposure = v.parse("DEFAULT_MAX_DAILY_EXPOSURE", dollars)?;
@@ -914,6 +962,9 @@ impl Settings {
             max_book_age_seconds,
             approval_ttl_minutes,
             cancel_before_close_minutes,
+            notify_webhook_url,
+            notify_webhook_format,
+            notify_source_down_minutes,
             cities_file,
             bind,
             values: v.seen,

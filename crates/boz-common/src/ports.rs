@@ -337,6 +337,34 @@ pub trait LogRepo: LogSink {
     async fn recent_logs(&self, filter: &LogFilter) -> Result<Vec<LogRecord>, BozError>;
 }
 
+// ---------------------------------------------------------------- notifications
+
+/// What a notification is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    TradeExecuted,
+    TradeSettled,
+    TradingHalted,
+    SourceDown,
+}
+
+/// One notification: a one-line title, a plain-language text and the facts as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    pub kind: NotificationKind,
+    pub title: String,
+    pub text: String,
+    pub data: Value,
+}
+
+/// Where notifications go (a webhook). Delivery failures are the notifier's to log: callers
+/// never wait on them or fail because of them.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn notify(&self, n: &Notification);
+}
+
 // ---------------------------------------------------------------- trading: risk, orders, approvals
 
 /// A user's trading state. ACTIVE trades normally; REDUCING trades at half the Kelly size (set

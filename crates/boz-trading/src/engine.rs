@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use boz_common::city::City;
 use boz_common::ports::{
-    Clock, Exchange, ExposureLimits, MarketData, MarketEvent, OrderRecord, OrderStatus, RiskStatus,
-    Store, StoredTrade, StoredUser, TimeInForce, TopOfBook, TradingState,
+    Clock, Exchange, ExposureLimits, MarketData, MarketEvent, Notification, NotificationKind,
+    Notifier, OrderRecord, OrderStatus, RiskStatus, Store, StoredTrade, StoredUser, TimeInForce,
+    TopOfBook, TradingState,
 };
 use boz_common::schemas::{
     BracketPrediction, PendingTrade, PendingTradeFields, Side, TradeRecord, TradeRecordFields,
@@ -66,6 +67,8 @@ pub struct TradingEngine {
     pub clock: Arc<dyn Clock>,
     pub config: TradingConfig,
     pub cities: Vec<Arc<City>>,
+    /// Where trade and halt notifications go (none: not sent).
+    pub notifier: Option<Arc<dyn Notifier>>,
 }
 
 fn user_settings(u: &StoredUser) -> Result<UserSettings, BozError> {
@@ -320,6 +323,49 @@ impl Judge<'_> {
 }
 
 impl TradingEngine {
+    async fn tell(
+        &self,
+        kind: NotificationKind,
+        title: String,
+        text: String,
+        data: serde_json::Value,
+    ) {
+        if let Some(n) = &self.notifier {
+            n.notify(&Notification {
+                kind,
+                title,
+                text,
+                data,
+            })
+            .await;
+        }
+    }
+
+    async fn tell_executed(&self, o: &OrderRecord) {
+        if o.filled == Count::ZERO {
+            return;
+        }
+        let avg = o.fill_cost.as_decimal() / o.filled.as_decimal();
+        self.tell(
+            NotificationKind::TradeExecuted,
+            format!(
+                "Bought {} {} {}",
+                o.filled,
+                o.request.side.as_str().to_uppercase(),
+                o.request.ticker
+            ),
+            format!(
+                "{} contracts at ${} average, fees ${} (order {})",
+                o.filled,
+                avg.round_dp(4).normalize(),
+                o.fees,
+                o.request.client_order_id
+            ),
+            serde_json::to_value(o).unwrap_or_default(),
+        )
+        .await;
+    }
+
     fn judge(&self) -> Judge<'_> {
         Judge {
             config: &self.config,
@@ -358,6 +404,15 @@ impl TradingEngine {
                 .set_trading_state(user_id, *state, reason, "risk engine", now)
                 .await?;
             status = self.store.risk_status(user_id, day).await?;
+            if *state == TradingState::Halted {
+                self.tell(
+                    NotificationKind::TradingHalted,
+                    format!("Trading halted for {user_id}"),
+                    format!("{reason}. Only a user can resume (`boz resume`)."),
+                    serde_json::json!({"user_id": user_id, "reason": reason}),
+                )
+                .await;
+            }
         }
         if let Err(e) = &a.allowed {
             let target = if e.kind == ErrorKind::CooldownActiveError {
@@ -596,7 +651,10 @@ impl TradingEngine {
                         )
                         .await
                     {
-                        Ok(done) => report.orders.push(done),
+                        Ok(done) => {
+                            self.tell_executed(&done).await;
+                            report.orders.push(done);
+                        }
                         Err(e)
                             if matches!(
                                 e.kind,
@@ -816,9 +874,12 @@ impl TradingEngine {
             .await?;
         let mut order = self.order_record(user_id, &o, count, commitment, event.close_time);
         order.trade_id = id.to_string();
-        self.orders()
+        let done = self
+            .orders()
             .execute(&order, None, &self.limits(&settings, &event.event_ticker))
-            .await
+            .await?;
+        self.tell_executed(&done).await;
+        Ok(done)
     }
 
     pub async fn reject(
@@ -845,7 +906,15 @@ impl TradingEngine {
         tracing::warn!(target: "RISK", user_id, by, reason, "trading halted");
         self.store
             .set_trading_state(user_id, TradingState::Halted, reason, by, self.clock.now())
-            .await
+            .await?;
+        self.tell(
+            NotificationKind::TradingHalted,
+            format!("Trading halted for {user_id}"),
+            format!("{by}: {reason}. Only a user can resume (`boz resume`)."),
+            serde_json::json!({"user_id": user_id, "by": by, "reason": reason}),
+        )
+        .await;
+        Ok(())
     }
 
     /// Only a user resumes.

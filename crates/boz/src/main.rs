@@ -7,6 +7,7 @@
 mod accounts;
 mod cli;
 mod commands;
+mod notify;
 mod paper_venue;
 mod setup;
 

@@ -195,6 +195,10 @@ async fn settle_fetches_parses_settles_and_explains() {
                 "KALSHI_BASE_URL".to_string(),
                 format!("{}/trade-api/v2", kalshi.uri()),
             ),
+            (
+                "NOTIFY_WEBHOOK_URL".to_string(),
+                format!("{}/hook", kalshi.uri()),
+            ),
         ]
     };
     let run = |env: Vec<(String, String)>, args: Vec<&'static str>| {
@@ -227,6 +231,17 @@ async fn settle_fetches_parses_settles_and_explains() {
         stdout.contains("basis mismatch") && stdout.contains("Verdict: BUG"),
         "{stdout}"
     );
+    let hooks: Vec<Value> = kalshi
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/hook")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(hooks.len(), 2, "one per settled trade: {hooks:?}");
+    assert!(hooks.iter().all(|h| h["kind"] == "trade_settled"));
+    assert!(hooks[0]["text"].as_str().unwrap().contains("Verdict"));
 
     let (trade, risk_pnl, pm, settled) = {
         let db = db.clone();

@@ -246,6 +246,7 @@ fn engine(store: Arc<dyn Store>, server: &MockServer, venue: Arc<dyn Exchange>) 
         clock: Arc::new(SystemClock),
         config: config(),
         cities: vec![nyc()],
+        notifier: None,
     }
 }
 
@@ -485,16 +486,19 @@ async fn manual_mode_on_the_paper_venue_through_the_binary() {
         db.close().await;
     }
     let base = format!("{}{PREFIX}", server.uri());
+    let hook = format!("{}/hook", server.uri());
     let d = dir.path().to_path_buf();
     let run = move |args: Vec<String>| {
         let d = d.clone();
         let base = base.clone();
+        let hook = hook.clone();
         tokio::task::spawn_blocking(move || {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             boz(
                 &d,
                 &[
                     ("KALSHI_BASE_URL", &base),
+                    ("NOTIFY_WEBHOOK_URL", &hook),
                     ("DEFAULT_MIN_EV_THRESHOLD", "0.03"),
                     ("DEFAULT_MAX_TRADE_SIZE", "5"),
                 ],

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use boz_common::city::City;
 use boz_common::ports::{
-    MarketData, OrderStatus, SettlementRow, Store, SystemClock, TradeFilter, TradeSettlement,
+    MarketData, Notification, NotificationKind, Notifier, OrderStatus, SettlementRow, Store,
+    SystemClock, TradeFilter, TradeSettlement,
 };
 use boz_common::status::TradeStatus;
 use boz_common::{Dollars, Price};
@@ -73,6 +74,7 @@ pub async fn settle(codes: &[String], date: Option<NaiveDate>) -> Result<()> {
     let store = db.store();
     let nws = crate::commands::weather::nws_client(&settings, Arc::new(SystemClock))?;
     let market = KalshiMarketData::new(Arc::new(crate::commands::kalshi::client(&settings)?));
+    let notifier = crate::notify::from_settings(&settings);
     for city in &cities {
         let products = match nws.climate_reports(city, PRODUCTS).await {
             Ok(p) => p,
@@ -105,7 +107,7 @@ pub async fn settle(codes: &[String], date: Option<NaiveDate>) -> Result<()> {
                 continue;
             };
             store_high(&store, city, &high, &issued).await?;
-            settle_trades(&store, &market, city, &high).await?;
+            settle_trades(&store, &market, notifier.as_deref(), city, &high).await?;
         }
     }
     db.close().await;
@@ -158,6 +160,7 @@ async fn store_high(
 async fn settle_trades(
     store: &Arc<dyn Store>,
     market: &KalshiMarketData,
+    notifier: Option<&dyn Notifier>,
     city: &City,
     h: &DayHigh,
 ) -> Result<()> {
@@ -265,6 +268,21 @@ async fn settle_trades(
                     Dollars::new(pnl.as_decimal().abs()).unwrap_or(Dollars::ZERO)
                 );
                 println!("    {}", pm.narrative);
+                if let Some(n) = notifier {
+                    n.notify(&Notification {
+                        kind: NotificationKind::TradeSettled,
+                        title: format!(
+                            "{} {} {} {}: {status}",
+                            r.city,
+                            r.date,
+                            r.bracket_label,
+                            r.side.as_str().to_uppercase()
+                        ),
+                        text: pm.narrative.clone(),
+                        data: serde_json::to_value(&pm)?,
+                    })
+                    .await;
+                }
             } else {
                 println!("  {} {}: already settled", user.id, r.id);
             }

@@ -84,6 +84,7 @@ pub async fn engine(user: &str) -> Result<Running> {
         clock,
         config: TradingConfig::from_settings(&settings),
         cities: setup::cities(&[])?,
+        notifier: crate::notify::from_settings(&settings),
     };
     Ok(Running { db, engine })
 }

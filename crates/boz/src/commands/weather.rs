@@ -129,10 +129,65 @@ pub async fn fetch(codes: &[String], date: Option<NaiveDate>, json: bool) -> Res
     for (source, city, e) in &report.errors {
         eprintln!("{source} for {city} failed: {}", e.message);
     }
+    if let Some(n) = crate::notify::from_settings(&settings) {
+        report_sources_down(
+            &store,
+            n.as_ref(),
+            &report.errors,
+            settings.notify_source_down_minutes,
+            now,
+        )
+        .await?;
+    }
     telemetry.flush().await;
     db.close().await;
     if data.is_empty() && !report.errors.is_empty() {
         bail!("every weather source failed");
+    }
+    Ok(())
+}
+
+/// A source that failed now and has no stored forecast for the city fetched within
+/// `minutes` is reported down (the store remembers across runs when it last worked).
+async fn report_sources_down(
+    store: &Arc<dyn boz_common::ports::Store>,
+    notifier: &dyn boz_common::ports::Notifier,
+    errors: &[(String, String, boz_common::BozError)],
+    minutes: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    use boz_common::ports::{Notification, NotificationKind};
+    let limit = Duration::minutes(i64::from(minutes));
+    for (source, city, e) in errors {
+        let Ok(code) = boz_common::CityCode::parse(city) else {
+            continue;
+        };
+        let today = now.date_naive();
+        let stored = store
+            .forecasts_between(&code, today - Duration::days(7), today + Duration::days(7))
+            .await?;
+        let last_ok = stored
+            .iter()
+            .filter(|f| {
+                f.data.source == *source
+                    || f.data.source.starts_with(&format!("{source}:"))
+                    || f.data.source.starts_with(&format!("{source}-"))
+            })
+            .map(|f| f.data.fetched_at)
+            .max();
+        if last_ok.is_none_or(|t| now - t > limit) {
+            let since = last_ok.map_or("no stored forecast in the last 7 days".to_string(), |t| {
+                format!("last good forecast fetched {}", t.to_rfc3339())
+            });
+            notifier
+                .notify(&Notification {
+                    kind: NotificationKind::SourceDown,
+                    title: format!("{source} down for {city}"),
+                    text: format!("{source} failed for {city}: {}; {since} (limit {minutes} minutes).", e.message),
+                    data: serde_json::json!({"source": source, "city": city, "error": e.message, "last_ok": last_ok}),
+                })
+                .await;
+        }
     }
     Ok(())
 }
