@@ -8,6 +8,7 @@ mod support;
 
 use std::path::Path;
 
+use boz_common::config::DatabaseUrl;
 use boz_common::ports::{
     ExposureLimits, OrderRecord, OrderRequest, OrderState, OrderStatus, StoredTrade, StoredUser,
     TimeInForce,
@@ -83,16 +84,16 @@ fn prediction(date: NaiveDate) -> Value {
 }
 
 /// An executed trade: 10 YES of 53-54F at 0.22 (2.20) with 0.15 fees.
-async fn executed_trade(db_path: &Path, id: &str, date: NaiveDate) -> String {
+async fn executed_trade(db: &DatabaseUrl, id: &str, date: NaiveDate) -> String {
     let ticker = format!(
         "KXHIGHNY-{}-B53.5",
         date.format("%y%b%d").to_string().to_uppercase()
     );
     let t = ticker.clone();
     let id = id.to_string();
-    let db_path = db_path.to_path_buf();
+    let db = db.clone();
     tokio::task::spawn_blocking(move || {
-        with_store(&db_path, async |s| {
+        with_database(&db, async |s| {
             if s.list_users().await.unwrap().is_empty() {
                 s.create_user(&StoredUser {
                     id: "u1".into(),
@@ -158,9 +159,41 @@ async fn executed_trade(db_path: &Path, id: &str, date: NaiveDate) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn settle_fetches_parses_settles_and_explains() {
+async fn settle_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("boz.sqlite");
+    let db = DatabaseUrl::Sqlite {
+        path: dir.path().join("boz.sqlite"),
+    };
+    settle_fetches_parses_settles_and_explains(dir.path(), db, None).await;
+}
+
+#[test]
+fn settle_on_postgres() {
+    let Some((url, admin, name)) = pg_database() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(settle_fetches_parses_settles_and_explains(
+        dir.path(),
+        DatabaseUrl::Postgres { url: url.clone() },
+        Some(url),
+    ));
+    drop(rt);
+    drop_pg_database(&admin, &name);
+}
+
+/// The whole story on one database: `db_env` is the DATABASE_URL the binary gets (none: the
+/// SQLite file in `dir`).
+async fn settle_fetches_parses_settles_and_explains(
+    dir: &Path,
+    db: DatabaseUrl,
+    db_env: Option<String>,
+) {
     let d1 = NaiveDate::from_ymd_opt(2026, 2, 16).unwrap();
     let d2 = NaiveDate::from_ymd_opt(2026, 2, 17).unwrap();
     let nws = MockServer::start().await;
@@ -202,7 +235,11 @@ async fn settle_fetches_parses_settles_and_explains() {
         ]
     };
     let run = |env: Vec<(String, String)>, args: Vec<&'static str>| {
-        let d = dir.path().to_path_buf();
+        let d = dir.to_path_buf();
+        let mut env = env;
+        if let Some(u) = &db_env {
+            env.push(("DATABASE_URL".to_string(), u.clone()));
+        }
         tokio::task::spawn_blocking(move || {
             let env: Vec<(&str, &str)> =
                 env.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
@@ -246,7 +283,7 @@ async fn settle_fetches_parses_settles_and_explains() {
     let (trade, risk_pnl, pm, settled) = {
         let db = db.clone();
         tokio::task::spawn_blocking(move || {
-            with_store(&db, async |s| {
+            with_database(&db, async |s| {
                 let t = s.get_trade("u1", "t1").await.unwrap().record;
                 let day = boz_trading::risk::trading_day(Utc::now());
                 let r = s.risk_status("u1", day).await.unwrap();

@@ -69,12 +69,19 @@ pub fn drop_pg_database(admin: &str, name: &str) {
 
 /// Runs `f` against the (migrated) SQLite store at `db_path`.
 pub fn with_store<T>(db_path: &Path, f: impl AsyncFnOnce(Arc<dyn Store>) -> T) -> T {
+    with_database(
+        &DatabaseUrl::Sqlite {
+            path: db_path.into(),
+        },
+        f,
+    )
+}
+
+/// Runs `f` on the store at `url` (migrated), on a runtime of its own.
+pub fn with_database<T>(url: &DatabaseUrl, f: impl AsyncFnOnce(Arc<dyn Store>) -> T) -> T {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let url = DatabaseUrl::Sqlite {
-            path: db_path.into(),
-        };
-        let db = Database::open(&url).await.unwrap();
+        let db = Database::open(url).await.unwrap();
         db.migrate().await.unwrap();
         let out = f(db.store()).await;
         db.close().await;
