@@ -145,6 +145,20 @@ macro_rules! impl_trading_repositories {
             Ok(status)
         }
 
+        /// A trade's status, locked for the transaction; `what` names it in "not found".
+        async fn locked_trade_status(c: &mut Conn, user_id: &str, id: &str, what: &str) -> Result<TradeStatus, BozError> {
+            let q = format!("SELECT status FROM trades WHERE id = $1 AND user_id = $2{FOR_UPDATE}");
+            let s: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(q))
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(&mut *c)
+                .await
+                .map_err(|e| db_error("read trade", e))?;
+            s.ok_or_else(|| BozError::not_found(what, id))?
+                .parse()
+                .map_err(|e| invalid_row("status", e))
+        }
+
         /// Adds a settled result to the day's P&L and the losing streak (inside a transaction).
         async fn apply_result(c: &mut Conn, user_id: &str, day: NaiveDate, pnl: Dollars, at: DateTime<Utc>) -> Result<(), BozError> {
             let before = read_risk(&mut *c, user_id, day).await?;
@@ -217,17 +231,7 @@ macro_rules! impl_trading_repositories {
                     return Err(BozError::invalid_order(format!("{} is not WON or LOST", o.status)));
                 }
                 let mut tx = self.write.begin().await.map_err(|e| db_error("begin", e))?;
-                let q = format!("SELECT status FROM trades WHERE id = $1 AND user_id = $2{FOR_UPDATE}");
-                let s: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(q))
-                    .bind(trade_id)
-                    .bind(user_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(|e| db_error("read trade", e))?;
-                let from: TradeStatus = s
-                    .ok_or_else(|| BozError::not_found("trade", trade_id))?
-                    .parse()
-                    .map_err(|e| invalid_row("status", e))?;
+                let from = locked_trade_status(&mut tx, user_id, trade_id, "trade").await?;
                 if matches!(from, TradeStatus::Won | TradeStatus::Lost) {
                     return Ok(false); // settled before: nothing changes
                 }
@@ -615,15 +619,8 @@ macro_rules! impl_trading_repositories {
                     return Err(BozError::invalid_order(format!("{to} is not an approval decision")));
                 }
                 let mut tx = self.write.begin().await.map_err(|e| db_error("begin", e))?;
-                let q = format!("SELECT status FROM trades WHERE id = $1 AND user_id = $2{FOR_UPDATE}");
-                let s: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(q))
-                    .bind(id)
-                    .bind(user_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(|e| db_error("read trade", e))?;
-                let s = s.ok_or_else(|| BozError::not_found("pending trade", id))?;
-                if s != TradeStatus::Pending.as_str() {
+                let s = locked_trade_status(&mut tx, user_id, id, "pending trade").await?;
+                if s != TradeStatus::Pending {
                     return Err(BozError::conflict(
                         format!("trade {id} is no longer pending (it is {s})"),
                         boz_common::context!("trade_id" => id, "status" => s.as_str()),
