@@ -498,6 +498,16 @@ pub fn redact_url_password(url: &str) -> String {
     }
 }
 
+/// A URL whose path and query are the secret (webhooks): scheme and host kept.
+pub fn redact_url_path(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "<redacted>".to_string();
+    };
+    let host = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    format!("{scheme}://{host}/<redacted>")
+}
+
 /// Where a setting's value came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -1013,6 +1023,7 @@ impl Settings {
                 let shown = match (&value, s.secret) {
                     (None, _) => "<unset>".to_string(),
                     (Some(_), true) if s.name == "DATABASE_URL" => self.database_url.redacted(),
+                    (Some(v), true) if s.name == "NOTIFY_WEBHOOK_URL" => redact_url_path(v),
                     (Some(v), true) if v.contains("://") => redact_url_password(v),
                     (Some(_), true) => "<redacted>".to_string(),
                     (Some(v), false) => v.clone(),
@@ -1020,6 +1031,22 @@ impl Settings {
                 (s.name, shown, origin)
             })
             .collect()
+    }
+
+    /// Every secret value as text, for redaction (the master key, Kalshi and Open-Meteo keys, the
+    /// webhook URL).
+    pub fn secret_texts(&self) -> Vec<String> {
+        [
+            self.encryption_key_text(),
+            self.kalshi_api_key_id.as_ref().map(|k| k.expose_secret()),
+            self.kalshi_private_key.as_ref().map(|k| k.expose_secret()),
+            self.open_meteo_api_key.as_ref().map(|k| k.expose_secret()),
+            self.notify_webhook_url.as_ref().map(|k| k.expose_secret()),
+        ]
+        .into_iter()
+        .flatten()
+        .map(str::to_string)
+        .collect()
     }
 
     /// The encryption key's text, for the crypto crate only.

@@ -105,8 +105,5 @@ pub async fn database(settings: &Settings) -> Result<Database> {
 
 /// A redactor for text printed outside the logger (final error messages).
 pub fn redactor(settings: Option<&Settings>) -> Redactor {
-    let secrets = settings
-        .and_then(|s| s.encryption_key_text().map(str::to_string))
-        .into_iter();
-    Redactor::new(secrets)
+    Redactor::new(settings.map(Settings::secret_texts).unwrap_or_default())
 }

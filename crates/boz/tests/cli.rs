@@ -74,6 +74,10 @@ fn config_check_prints_the_effective_configuration_without_secrets() {
                 "postgresql+asyncpg://boz:hunter2@localhost:5432/boz",
             ),
             ("DEFAULT_MAX_TRADE_SIZE", "2.50"),
+            (
+                "NOTIFY_WEBHOOK_URL",
+                "https://hooks.example.com/services/T0/B0/webhook-token-42",
+            ),
         ],
         &["config", "check"],
     );
@@ -92,6 +96,11 @@ fn config_check_prints_the_effective_configuration_without_secrets() {
         "{stdout}"
     );
     assert!(!stdout.contains(OLD_KEY) && !stdout.contains("hunter2"));
+    assert!(
+        stdout.contains("https://hooks.example.com/<redacted>")
+            && !stdout.contains("webhook-token-42"),
+        "{stdout}"
+    );
     assert!(stdout.contains("NYC (KNYC, KXHIGHNY)"));
 }
 
