@@ -40,6 +40,10 @@ pub enum Command {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also store every bracket's top of book in `market_snapshots` (source `kalshi-rest`),
+        /// for scoring the market and for backtests.
+        #[arg(long)]
+        record: bool,
     },
     /// Kalshi account tools.
     #[command(subcommand)]

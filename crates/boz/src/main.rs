@@ -45,9 +45,12 @@ fn main() -> ExitCode {
             Command::Weather(WeatherCommand::Observe { cities, json }) => {
                 commands::weather::observe(&cities, json).await
             }
-            Command::Markets { cities, date, json } => {
-                commands::kalshi::markets(&cities, date, json).await
-            }
+            Command::Markets {
+                cities,
+                date,
+                json,
+                record,
+            } => commands::kalshi::markets(&cities, date, json, record).await,
             Command::Kalshi(KalshiCommand::Check { user }) => {
                 commands::kalshi::check(user.as_deref()).await
             }

@@ -740,6 +740,44 @@ async fn markets_prints_brackets_prices_and_implied_probabilities() {
         .sum();
     assert!((sum - 1.0).abs() < 1e-9);
     assert!((b[2]["implied_probability"].as_f64().unwrap() - 0.30).abs() < 1e-9);
+
+    // --record stores every bracket's top of book, exactly
+    let d = dir.path().to_path_buf();
+    let base = format!("{}/trade-api/v2", server.uri());
+    let out = tokio::task::spawn_blocking(move || {
+        boz(
+            &d,
+            &[("KALSHI_BASE_URL", &base)],
+            &["markets", "--city", "NYC", "--record"],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("recorded 6 market snapshots"),
+        "{}",
+        text(&out.stderr)
+    );
+    let db = dir.path().join("boz.sqlite");
+    let snaps = tokio::task::spawn_blocking(move || {
+        with_store(&db, async |s| {
+            let date = chrono::NaiveDate::from_ymd_opt(2024, 11, 24).unwrap();
+            s.market_snapshots_between(&boz_common::CityCode::parse("NYC").unwrap(), date, date)
+                .await
+                .unwrap()
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(snaps.len(), 6);
+    let s = snaps.iter().find(|s| s.ticker.ends_with("B53.5")).unwrap();
+    assert_eq!(s.yes_bid.unwrap().to_kalshi_string(), "0.2900");
+    assert_eq!(s.yes_ask.unwrap().to_kalshi_string(), "0.3100");
+    assert_eq!(
+        (s.lower_bound_f, s.upper_bound_f, s.source.as_str()),
+        (Some(53), Some(54), "kalshi-rest")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

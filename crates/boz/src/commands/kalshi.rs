@@ -5,6 +5,7 @@ use std::time::Duration as StdDuration;
 
 use anyhow::{Context, Result, bail};
 use boz_common::config::Settings;
+use boz_common::ports::MarketSnapshot;
 use boz_common::ports::SystemClock;
 use boz_common::schemas::Side;
 use boz_crypto::KalshiSigner;
@@ -133,18 +134,58 @@ fn quote(event: &WeatherEvent, books: &[OrderBook]) -> EventQuote {
     }
 }
 
-pub async fn markets(codes: &[String], date: Option<NaiveDate>, json: bool) -> Result<()> {
+/// Every bracket's top of book as a snapshot (the YES ask is 1 − the best NO bid).
+fn snapshots(e: &WeatherEvent, books: &[OrderBook]) -> Vec<MarketSnapshot> {
+    e.brackets
+        .iter()
+        .filter_map(|b| {
+            let book = books.iter().find(|k| k.ticker == b.ticker)?;
+            Some(MarketSnapshot {
+                city: e.city.clone(),
+                event_date: e.date,
+                event_ticker: e.event_ticker.clone(),
+                ticker: b.ticker.clone(),
+                lower_bound_f: b.lower_bound_f,
+                upper_bound_f: b.upper_bound_f,
+                as_of: book.updated_at,
+                yes_bid: book.best_bid(Side::Yes).map(|(p, _)| p),
+                yes_ask: book.best_ask(Side::Yes).map(|(p, _)| p),
+                last_price: None,
+                volume: None,
+                source: "kalshi-rest".into(),
+            })
+        })
+        .collect()
+}
+
+pub async fn markets(
+    codes: &[String],
+    date: Option<NaiveDate>,
+    json: bool,
+    record: bool,
+) -> Result<()> {
     let settings = setup::settings()?;
     let client = client(&settings)?;
     let cities = setup::cities(codes)?;
     let mut out = Vec::new();
+    let mut recorded = Vec::new();
     for city in cities {
         let events = client.weather_events(&city.kalshi_series, "open").await?;
         for e in events.iter().filter(|e| date.is_none_or(|d| e.date == d)) {
             let tickers: Vec<&str> = e.brackets.iter().map(|b| b.ticker.as_str()).collect();
             let books = client.orderbooks(&tickers).await?;
+            if record {
+                recorded.extend(snapshots(e, &books));
+            }
             out.push(quote(e, &books));
         }
+    }
+    if record {
+        let db = setup::database(&settings).await?;
+        db.migrate().await?;
+        let new = db.store().insert_market_snapshots(&recorded).await?;
+        db.close().await;
+        eprintln!("recorded {new} market snapshots");
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&out)?);
