@@ -14,7 +14,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Offset, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, Offset, TimeZone, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::ValidationError;
@@ -155,6 +155,11 @@ impl City {
     /// The climate date an instant belongs to.
     pub fn climate_date(&self, at: DateTime<Utc>) -> NaiveDate {
         at.with_timezone(&self.standard_offset()).date_naive()
+    }
+
+    /// The instant of a local standard clock time on a date (e.g. a decision at 20:00).
+    pub fn at_standard_time(&self, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+        self.climate_day_window(date).0 + (time - NaiveTime::MIN)
     }
 
     /// The UTC window `[start, end)` of a climate date: local standard midnight to midnight.
@@ -364,6 +369,17 @@ mod tests {
         assert!(e.reason.contains("unknown city"), "{e}");
         assert!(CityCode::parse("nyc").is_err());
         assert!(serde_json::from_str::<CityCode>("\"BOS\"").is_err());
+    }
+
+    #[test]
+    fn standard_clock_times_ignore_daylight_time() {
+        let nyc = builtin_cities().into_iter().next().unwrap();
+        let d = NaiveDate::from_ymd_opt(2026, 7, 1).unwrap();
+        let t = NaiveTime::from_hms_opt(20, 0, 0).unwrap();
+        assert_eq!(
+            nyc.at_standard_time(d, t).to_rfc3339(),
+            "2026-07-02T01:00:00+00:00"
+        );
     }
 
     #[test]

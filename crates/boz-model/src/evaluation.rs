@@ -8,7 +8,9 @@
 //! Days before `from` only train the model.
 
 use boz_common::city::City;
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use std::collections::VecDeque;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::original_design;
@@ -109,7 +111,7 @@ pub struct Replay<'a> {
     city: &'a City,
     days_before: i64,
     hour: NaiveTime,
-    pending: Vec<Pending>,
+    pending: VecDeque<Pending>,
 }
 
 /// One day's decision in a replay.
@@ -125,25 +127,23 @@ impl<'a> Replay<'a> {
             city,
             days_before,
             hour: NaiveTime::from_hms_opt(decision_hour.min(23), 0, 0).unwrap_or_default(),
-            pending: Vec::new(),
+            pending: VecDeque::new(),
         }
     }
 
     /// The decision instant for a climate day.
-    pub fn decision_at(&self, date: NaiveDate) -> Option<DateTime<Utc>> {
-        let d = date - chrono::Duration::days(self.days_before);
+    pub fn decision_at(&self, date: NaiveDate) -> DateTime<Utc> {
         self.city
-            .standard_offset()
-            .from_local_datetime(&d.and_time(self.hour))
-            .single()
-            .map(|t| t.to_utc())
+            .at_standard_time(date - chrono::Duration::days(self.days_before), self.hour)
     }
 
-    /// Teaches the predictor every pending day settled before `decision_date`.
+    /// Teaches the predictor every pending day settled before `decision_date` (pending days
+    /// are queued in date order, since days are stepped in date order).
     pub fn catch_up(&mut self, predictor: &mut Predictor, decision_date: NaiveDate) {
-        self.pending.sort_by_key(|p| p.date);
-        while self.pending.first().is_some_and(|p| p.date < decision_date) {
-            let p = self.pending.remove(0);
+        while self.pending.front().is_some_and(|p| p.date < decision_date) {
+            let Some(p) = self.pending.pop_front() else {
+                break;
+            };
             predictor.learn(p.date, p.lead, &p.used, f64::from(p.actual));
         }
     }
@@ -154,7 +154,7 @@ impl<'a> Replay<'a> {
     where
         'a: 'd,
     {
-        let decision_at = self.decision_at(day.date)?;
+        let decision_at = self.decision_at(day.date);
         self.catch_up(predictor, self.city.climate_date(decision_at));
         let lead = Predictor::lead_at(self.city, day.date, decision_at)?;
         let request = Request {
@@ -169,7 +169,7 @@ impl<'a> Replay<'a> {
         let (selected, _) = predictor.select(&request);
         let used: Vec<SourceForecast> = selected.into_iter().map(|(f, _)| f).collect();
         if let Some(actual) = day.actual {
-            self.pending.push(Pending {
+            self.pending.push_back(Pending {
                 date: day.date,
                 lead,
                 used: used.clone(),
@@ -200,9 +200,8 @@ pub fn train(
     for day in sorted {
         replay.step(predictor, day);
     }
-    if let Some(at) = replay.decision_at(date) {
-        replay.catch_up(predictor, city.climate_date(at));
-    }
+    let at = replay.decision_at(date);
+    replay.catch_up(predictor, city.climate_date(at));
 }
 
 /// Replays `days` (any order) and scores the days inside the window.

@@ -37,7 +37,7 @@ use boz_history::parquet_files::{
 };
 use boz_kalshi::WeatherEvent;
 use boz_kalshi::market::{event_from_api, event_from_tickers, settled_high};
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -57,13 +57,9 @@ pub struct Options<'a> {
     pub include_reserved: bool,
 }
 
-/// The instant of `hour`:00 local standard time on `date`.
-pub fn local_standard(city: &City, date: NaiveDate, hour: u32) -> Option<DateTime<Utc>> {
-    let t = NaiveTime::from_hms_opt(hour, 0, 0)?;
-    city.standard_offset()
-        .from_local_datetime(&date.and_time(t))
-        .single()
-        .map(|t| t.to_utc())
+/// `hour`:00 (validated 0-23 before use).
+fn clock(hour: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or(NaiveTime::MIN)
 }
 
 #[derive(Default)]
@@ -188,13 +184,10 @@ async fn import_city(store: &Arc<dyn Store>, city: &City, opts: &Options<'_>) ->
             let raw = json!({"file": "multiyear_atmospheric.csv", "actual_high": d.actual_high_f});
             settled.insert(d.date, (d.actual_high_f, "CLI (NYC forecast logger)", raw));
             if let Some(h) = d.hrrr_previous_day1_f {
-                let Some(at) = local_standard(
-                    city,
+                let at = city.at_standard_time(
                     d.date.pred_opt().unwrap_or(d.date),
-                    HRRR_AVAILABLE_HOUR,
-                ) else {
-                    continue;
-                };
+                    clock(HRRR_AVAILABLE_HOUR),
+                );
                 let raw = json!({"file": "multiyear_atmospheric.csv", "column": "mm_hrrr_max_d1"});
                 forecasts.push(forecast(
                     city,
@@ -352,13 +345,10 @@ async fn import_city(store: &Arc<dyn Store>, city: &City, opts: &Options<'_>) ->
     for ev in events.values() {
         let traded = ev.brackets.iter().any(|b| trades.contains_key(&b.ticker));
         let charted = ev.brackets.iter().any(|b| candles.contains_key(&b.ticker));
-        let Some(decision) = local_standard(
-            city,
+        let decision = city.at_standard_time(
             ev.date.pred_opt().unwrap_or(ev.date),
-            opts.decision_hour,
-        ) else {
-            continue;
-        };
+            clock(opts.decision_hour),
+        );
         c.events += 1;
         for b in &ev.brackets {
             let base = |source: &str| MarketSnapshot {

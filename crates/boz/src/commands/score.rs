@@ -9,14 +9,13 @@ use anyhow::Result;
 use boz_common::city::City;
 use boz_common::ports::{MarketSnapshot, Store};
 use boz_model::climatology::Climatology;
-use boz_model::evaluation::{DayInput, Report, Window, evaluate};
+use boz_model::evaluation::{DayInput, Replay, Report, Window, evaluate};
 use boz_model::ladder::check_ladder;
 use boz_model::{BracketSpec, Candidate, Predictor};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::prelude::ToPrimitive;
 use serde_json::Value;
 
-use crate::commands::history::local_standard;
 use crate::setup;
 
 /// When the replayed decisions are taken: `hour`:00 local standard time, `days_before` the day.
@@ -27,12 +26,9 @@ pub struct Decision {
 }
 
 impl Decision {
-    pub fn at(&self, city: &City, date: NaiveDate) -> Option<DateTime<Utc>> {
-        local_standard(
-            city,
-            date - chrono::Duration::days(self.days_before),
-            self.hour,
-        )
+    /// The decision instant for a climate day (the replay's own rule).
+    pub fn at(&self, city: &City, date: NaiveDate) -> DateTime<Utc> {
+        Replay::new(city, self.days_before, self.hour).decision_at(date)
     }
 }
 
@@ -152,7 +148,7 @@ pub async fn day_inputs(
         }
     }
     for (date, v) in best {
-        if let Some(e) = ladder_and_prices(&v, decision.at(city, date)) {
+        if let Some(e) = ladder_and_prices(&v, Some(decision.at(city, date))) {
             let d = days.entry(date).or_insert_with(|| DayInput {
                 date,
                 ..DayInput::default()
