@@ -50,13 +50,19 @@ impl Bracket {
     /// The label used in `BracketProbability.bracket_label`: "48F or below", "49-50F",
     /// "57F or above".
     pub fn label(&self) -> String {
-        match (self.lower_bound_f, self.upper_bound_f) {
-            (None, Some(u)) => format!("{u}F or below"),
-            (Some(l), None) => format!("{l}F or above"),
-            (Some(l), Some(u)) if l == u => format!("{l}F"),
-            (Some(l), Some(u)) => format!("{l}-{u}F"),
-            (None, None) => "any".to_string(),
-        }
+        bracket_label(self.lower_bound_f, self.upper_bound_f)
+    }
+}
+
+/// The seed's label for the whole degrees a bracket pays on ("53-54F", "48F or below",
+/// "57F or above").
+pub fn bracket_label(lower: Option<i32>, upper: Option<i32>) -> String {
+    match (lower, upper) {
+        (None, Some(u)) => format!("{u}F or below"),
+        (Some(l), None) => format!("{l}F or above"),
+        (Some(l), Some(u)) if l == u => format!("{l}F"),
+        (Some(l), Some(u)) => format!("{l}-{u}F"),
+        (None, None) => "any".to_string(),
     }
 }
 

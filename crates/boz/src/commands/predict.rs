@@ -18,7 +18,7 @@ use boz_model::{BracketSpec, Candidate, Predictor};
 use chrono::{NaiveDate, Timelike, Utc};
 use serde_json::Value;
 
-use crate::commands::score::{Decision, day_inputs, label, ladder_and_prices};
+use crate::commands::score::{Decision, day_inputs, ladder_and_prices};
 use crate::setup;
 
 struct Event {
@@ -64,13 +64,7 @@ async fn open_events(city: &City) -> Result<Vec<Event>> {
             ladder: e
                 .brackets
                 .iter()
-                .map(|b| {
-                    BracketSpec::new(
-                        label(b.lower_bound_f, b.upper_bound_f),
-                        b.lower_bound_f,
-                        b.upper_bound_f,
-                    )
-                })
+                .map(|b| BracketSpec::new(b.label(), b.lower_bound_f, b.upper_bound_f))
                 .collect(),
         })
         .collect())
@@ -148,8 +142,7 @@ async fn predict_event(
     now: chrono::DateTime<Utc>,
 ) -> Result<(Value, Value)> {
     let lead_days = (event.date - city.climate_date(now)).num_days();
-    let local_hour =
-        (now + chrono::Duration::hours(i64::from(city.standard_utc_offset_hours))).hour();
+    let local_hour = now.with_timezone(&city.standard_offset()).hour();
     let decision = Decision {
         days_before: lead_days,
         hour: local_hour,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use boz_common::city::City;
 use boz_common::ports::{MarketSnapshot, Store};
+use boz_kalshi::market::bracket_label;
 use boz_model::climatology::Climatology;
 use boz_model::evaluation::{DayInput, Replay, Report, Window, evaluate};
 use boz_model::ladder::check_ladder;
@@ -29,17 +30,6 @@ impl Decision {
     /// The decision instant for a climate day (the replay's own rule).
     pub fn at(&self, city: &City, date: NaiveDate) -> DateTime<Utc> {
         Replay::new(city, self.days_before, self.hour).decision_at(date)
-    }
-}
-
-/// The label the seed uses for a bracket ("53-54F", "48F or below", "57F or above").
-pub fn label(lower: Option<i32>, upper: Option<i32>) -> String {
-    match (lower, upper) {
-        (None, Some(u)) => format!("{u}F or below"),
-        (Some(l), None) => format!("{l}F or above"),
-        (Some(l), Some(u)) if l == u => format!("{l}F"),
-        (Some(l), Some(u)) => format!("{l}-{u}F"),
-        (None, None) => "any".into(),
     }
 }
 
@@ -83,11 +73,19 @@ pub fn ladder_and_prices(
     markets.sort_by_key(|m| (m.lower.unwrap_or(i32::MIN), m.upper.unwrap_or(i32::MAX)));
     let ladder: Vec<BracketSpec> = markets
         .iter()
-        .map(|m| BracketSpec::new(label(m.lower, m.upper), m.lower, m.upper))
+        .map(|m| BracketSpec::new(bracket_label(m.lower, m.upper), m.lower, m.upper))
         .collect();
     check_ladder(&ladder).ok()?;
     let prices = markets.iter().map(|m| m.latest.map(|l| l.2)).collect();
     Some(EventPrices { ladder, prices })
+}
+
+/// The input of a climate day, created empty on first use.
+fn day(days: &mut BTreeMap<NaiveDate, DayInput>, date: NaiveDate) -> &mut DayInput {
+    days.entry(date).or_insert_with(|| DayInput {
+        date,
+        ..DayInput::default()
+    })
 }
 
 /// Everything stored for a city up to `to`, as replay input, and the climatology of its
@@ -104,19 +102,13 @@ pub async fn day_inputs(
     let mut days: BTreeMap<NaiveDate, DayInput> = BTreeMap::new();
     for f in store.forecasts_between(&code, from, to).await? {
         let w = &f.data;
-        days.entry(w.date)
-            .or_insert_with(|| DayInput {
-                date: w.date,
-                ..DayInput::default()
-            })
-            .candidates
-            .push(Candidate {
-                source: w.source.clone(),
-                high_f: w.forecast_high_f,
-                fetched_at: w.fetched_at,
-                model_run: w.model_run_timestamp,
-                member_spread_f: w.raw_data.get("spread_f").and_then(Value::as_f64),
-            });
+        day(&mut days, w.date).candidates.push(Candidate {
+            source: w.source.clone(),
+            high_f: w.forecast_high_f,
+            fetched_at: w.fetched_at,
+            model_run: w.model_run_timestamp,
+            member_spread_f: w.raw_data.get("spread_f").and_then(Value::as_f64),
+        });
     }
     let settled = store.settlements_between(&code, from, to).await?;
     let climatology = Climatology::new(
@@ -125,12 +117,7 @@ pub async fn day_inputs(
             .map(|s| (s.settlement_date, s.actual_high_f.round() as i32)),
     );
     for s in &settled {
-        days.entry(s.settlement_date)
-            .or_insert_with(|| DayInput {
-                date: s.settlement_date,
-                ..DayInput::default()
-            })
-            .actual = Some(s.actual_high_f.round() as i32);
+        day(&mut days, s.settlement_date).actual = Some(s.actual_high_f.round() as i32);
     }
     let snaps = store.market_snapshots_between(&code, from, to).await?;
     let mut events: BTreeMap<(NaiveDate, &str), Vec<&MarketSnapshot>> = BTreeMap::new();
@@ -149,10 +136,7 @@ pub async fn day_inputs(
     }
     for (date, v) in best {
         if let Some(e) = ladder_and_prices(&v, Some(decision.at(city, date))) {
-            let d = days.entry(date).or_insert_with(|| DayInput {
-                date,
-                ..DayInput::default()
-            });
+            let d = day(&mut days, date);
             d.ladder = Some(e.ladder);
             d.market_prices = e.prices;
         }
