@@ -521,13 +521,6 @@ pub struct StoredApproval {
 pub trait RiskRepo: Send + Sync {
     /// The user's accounting for the trading day (zero if nothing happened yet).
     async fn risk_status(&self, user_id: &str, day: NaiveDate) -> Result<RiskStatus, BozError>;
-    /// Releases exposure no longer used (an order that filled less than reserved).
-    async fn release_exposure(
-        &self,
-        user_id: &str,
-        day: NaiveDate,
-        amount: Dollars,
-    ) -> Result<(), BozError>;
     /// Records a settled result: adds to the day's P&L; a loss extends the losing streak and
     /// starts the cooldown clock, a win ends the streak.
     async fn record_result(

@@ -194,15 +194,6 @@ macro_rules! impl_trading_repositories {
                 read_risk(&mut c, user_id, day).await
             }
 
-            async fn release_exposure(&self, user_id: &str, day: NaiveDate, amount: Dollars) -> Result<(), BozError> {
-                let mut tx = self.write.begin().await.map_err(|e| db_error("begin", e))?;
-                ensure_risk_rows(&mut tx, user_id, day).await?;
-                let current = locked_exposure(&mut tx, user_id, day).await?;
-                let next = (current - amount.as_decimal()).max(Decimal::ZERO);
-                set_exposure(&mut tx, user_id, day, next).await?;
-                tx.commit().await.map_err(|e| db_error("commit", e))
-            }
-
             async fn record_result(
                 &self,
                 user_id: &str,

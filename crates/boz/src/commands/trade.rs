@@ -22,9 +22,7 @@ pub const LOCAL_USER: &str = "local";
 
 /// Creates the `local` user if there are no users yet.
 pub async fn ensure_local_user(store: &Arc<dyn Store>, settings: &Settings) -> Result<()> {
-    if store.list_users().await?.iter().any(|u| u.id == LOCAL_USER)
-        || !store.list_users().await?.is_empty()
-    {
+    if !store.list_users().await?.is_empty() {
         return Ok(());
     }
     let defaults = settings.default_user_settings()?;
