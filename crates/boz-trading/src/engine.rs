@@ -4,6 +4,7 @@
 //! waiting for approval (manual). Also: approval with a fresh book, rejection, expiry, the kill
 //! switch.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use boz_common::city::City;
@@ -12,13 +13,14 @@ use boz_common::ports::{
     Notifier, OrderRecord, OrderStatus, RiskStatus, Store, StoredTrade, StoredUser, TimeInForce,
     TopOfBook, TradingState,
 };
+use boz_common::schemas::WeatherData;
 use boz_common::schemas::{
     BracketPrediction, PendingTrade, PendingTradeFields, Side, TradeRecord, TradeRecordFields,
     TradeSignal, TradeSignalFields, TradingMode, UserSettings,
 };
 use boz_common::status::TradeStatus;
-use boz_common::{BozError, Count, Dollars, ErrorKind, Price};
-use chrono::{DateTime, Utc};
+use boz_common::{BozError, CityCode, Count, Dollars, ErrorKind, Price};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use serde::Serialize;
@@ -46,6 +48,14 @@ pub struct Candidate {
     pub commitment: Dollars,
     /// "trade", "queue for approval", or why not.
     pub verdict: String,
+}
+
+/// A candidate that passed, with what placing it needs.
+struct Tradeable {
+    opportunity: Opportunity,
+    event: MarketEvent,
+    prediction: BracketPrediction,
+    settings: UserSettings,
 }
 
 /// What one cycle did.
@@ -162,9 +172,15 @@ impl Judge<'_> {
         let mult = allowed.as_ref().map_or(0.0, |m| *m);
         let bankroll = balance.as_decimal().to_f64().unwrap_or(0.0);
         let cap = budget(settings, status, balance);
-        for ((o, _), f) in eligible.into_iter().zip(fractions) {
+        for ((o, ev1), f) in eligible.into_iter().zip(fractions) {
             let stake = self.config.kelly_fraction * mult * f * bankroll;
-            let (contracts, commitment, ev) = self.size(&event.fees, &o, stake, cap);
+            let (contracts, commitment, ev_sized) = self.size(&event.fees, &o, stake, cap);
+            // the EV at the planned size, or at one contract when nothing is planned
+            let ev = if contracts == Count::ZERO {
+                ev1
+            } else {
+                ev_sized
+            };
             let verdict = if let Err(e) = allowed {
                 format!("refused: {}", e.message)
             } else if stale_prediction {
@@ -429,16 +445,7 @@ impl TradingEngine {
     async fn evaluate(
         &self,
         only_user: Option<&str>,
-    ) -> Result<
-        (
-            Vec<(
-                Candidate,
-                Option<(Opportunity, MarketEvent, BracketPrediction)>,
-            )>,
-            Vec<String>,
-        ),
-        BozError,
-    > {
+    ) -> Result<(Vec<(Candidate, Option<Tradeable>)>, Vec<String>), BozError> {
         let mut out = Vec::new();
         let mut errors = Vec::new();
         let balance = self.exchange.balance().await?;
@@ -495,7 +502,15 @@ impl TradingEngine {
                         &p.prediction,
                         &books,
                     ) {
-                        out.push((c, o.map(|o| (o, event.clone(), p.prediction.clone()))));
+                        out.push((
+                            c,
+                            o.map(|opportunity| Tradeable {
+                                opportunity,
+                                event: event.clone(),
+                                prediction: p.prediction.clone(),
+                                settings: settings.clone(),
+                            }),
+                        ));
                     }
                 }
             }
@@ -611,20 +626,25 @@ impl TradingEngine {
         }
         let (judged, errors) = self.evaluate(None).await?;
         report.errors.extend(errors);
+        let mut weather_of: HashMap<(CityCode, NaiveDate), Vec<WeatherData>> = HashMap::new();
         for (c, chosen) in judged {
-            let Some((o, event, prediction)) = chosen.filter(|_| !dry_run) else {
+            let Some(Tradeable {
+                opportunity: o,
+                event,
+                prediction,
+                settings,
+            }) = chosen.filter(|_| !dry_run)
+            else {
                 report.candidates.push(c);
                 continue;
             };
-            let user = self.store.get_user(&c.user_id).await?;
-            let settings = user_settings(&user)?;
-            let weather = self
-                .store
-                .forecasts_for(&prediction.city, prediction.date)
-                .await?
-                .into_iter()
-                .map(|f| f.data)
-                .collect();
+            // the forecasts behind an event's prediction, read once per event
+            let key = (prediction.city.clone(), prediction.date);
+            if !weather_of.contains_key(&key) {
+                let stored = self.store.forecasts_for(&key.0, key.1).await?;
+                weather_of.insert(key.clone(), stored.into_iter().map(|f| f.data).collect());
+            }
+            let weather = weather_of.get(&key).cloned().unwrap_or_default();
             let order =
                 self.order_record(&c.user_id, &o, c.contracts, c.commitment, event.close_time);
             match settings.trading_mode {
