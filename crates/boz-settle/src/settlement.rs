@@ -6,6 +6,7 @@
 //! it and is flagged. Preliminary and morning reports never settle anything. What pays is
 //! Kalshi's market result: the report is only cross-checked against it.
 
+use boz_common::money::FixedPointError;
 use boz_common::schemas::Side;
 use boz_common::status::TradeStatus;
 use boz_common::{Count, Dollars};
@@ -99,7 +100,7 @@ pub fn outcome(
     fill_cost: Dollars,
     fees: Dollars,
     yes_won: bool,
-) -> (TradeStatus, Dollars) {
+) -> Result<(TradeStatus, Dollars), FixedPointError> {
     let won = (side == Side::Yes) == yes_won;
     let payout = if won {
         filled.as_decimal()
@@ -107,14 +108,12 @@ pub fn outcome(
         rust_decimal::Decimal::ZERO
     };
     let pnl = payout - fill_cost.as_decimal() - fees.as_decimal();
-    (
-        if won {
-            TradeStatus::Won
-        } else {
-            TradeStatus::Lost
-        },
-        Dollars::new(pnl).unwrap_or(Dollars::ZERO),
-    )
+    let status = if won {
+        TradeStatus::Won
+    } else {
+        TradeStatus::Lost
+    };
+    Ok((status, Dollars::new(pnl)?))
 }
 
 /// A disagreement between the report's high and Kalshi's result for a bracket, in words.
@@ -147,20 +146,20 @@ mod tests {
         let ten = Count::parse("10").unwrap();
         // 10 YES at 0.30 (3.00) with 0.15 fees
         assert_eq!(
-            outcome(Side::Yes, ten, d("3.00"), d("0.15"), true),
+            outcome(Side::Yes, ten, d("3.00"), d("0.15"), true).unwrap(),
             (TradeStatus::Won, d("6.85"))
         );
         assert_eq!(
-            outcome(Side::Yes, ten, d("3.00"), d("0.15"), false),
+            outcome(Side::Yes, ten, d("3.00"), d("0.15"), false).unwrap(),
             (TradeStatus::Lost, d("-3.15"))
         );
         // 10 NO at 0.75 (7.50) with 0.14 fees: NO wins when YES does not
         assert_eq!(
-            outcome(Side::No, ten, d("7.50"), d("0.14"), false),
+            outcome(Side::No, ten, d("7.50"), d("0.14"), false).unwrap(),
             (TradeStatus::Won, d("2.36"))
         );
         assert_eq!(
-            outcome(Side::No, ten, d("7.50"), d("0.14"), true),
+            outcome(Side::No, ten, d("7.50"), d("0.14"), true).unwrap(),
             (TradeStatus::Lost, d("-7.64"))
         );
     }

@@ -91,8 +91,10 @@ fn user_settings(u: &StoredUser) -> Result<UserSettings, BozError> {
     })
 }
 
-fn dollars(d: Decimal) -> Dollars {
-    Dollars::new(d.round_dp(6)).unwrap_or(Dollars::ZERO)
+/// An amount of money to commit: never silently zero (that would reserve no exposure).
+fn dollars(d: Decimal) -> Result<Dollars, BozError> {
+    Dollars::new(d.round_dp(6))
+        .map_err(|e| BozError::invalid_order(format!("amount {d} cannot be held exactly: {e}")))
 }
 
 /// The pure part of a decision: pricing, sizing and judging one event's candidates.
@@ -256,7 +258,10 @@ impl Judge<'_> {
             };
             let total = price * n + fee.as_decimal();
             if total <= limit {
-                return (count, dollars(total), o.probability - cost);
+                let Ok(commitment) = dollars(total) else {
+                    return none;
+                };
+                return (count, commitment, o.probability - cost);
             }
             n -= Decimal::ONE;
         }
@@ -820,15 +825,16 @@ impl TradingEngine {
                 )
             })?;
         let books = self.market.top_of_book(&event.event_ticker).await?;
-        if books
-            .iter()
-            .map(|b| b.as_of)
-            .min()
-            .is_none_or(|t| now - t > self.config.max_book_age)
-        {
+        let Some(oldest) = books.iter().map(|b| b.as_of).min() else {
+            return Err(BozError::conflict(
+                format!("no order book for {} now", event.event_ticker),
+                serde_json::Map::new(),
+            ));
+        };
+        if now - oldest > self.config.max_book_age {
             return Err(BozError::stale_data(
                 "order book",
-                (now - books.iter().map(|b| b.as_of).min().unwrap_or(now)).num_minutes(),
+                (now - oldest).num_minutes(),
                 self.config.max_book_age.num_minutes(),
             ));
         }
@@ -880,13 +886,14 @@ impl TradingEngine {
                 settings.min_ev_threshold,
             ));
         }
-        let commitment = dollars(o.price.as_decimal() * count.as_decimal() + fee.as_decimal());
-        if commitment.as_decimal() > budget(&settings, &status, self.exchange.balance().await?) {
+        let commitment = dollars(o.price.as_decimal() * count.as_decimal() + fee.as_decimal())?;
+        let cap = budget(&settings, &status, self.exchange.balance().await?);
+        if commitment.as_decimal() > cap {
             return Err(BozError::risk_refused(
-                "max_trade_size",
-                status.exposure,
+                "budget (max_trade_size, exposure left today, balance)",
+                Dollars::ZERO,
                 commitment,
-                settings.max_trade_size,
+                cap.normalize(),
             ));
         }
         self.store

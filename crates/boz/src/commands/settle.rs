@@ -225,7 +225,8 @@ async fn settle_trades(
                     h.high_f
                 ));
             }
-            let (status, pnl) = outcome(r.side, o.filled, o.fill_cost, o.fees, result.yes_won);
+            let (status, pnl) = outcome(r.side, o.filled, o.fill_cost, o.fees, result.yes_won)
+                .with_context(|| format!("P&L of trade {}", r.id))?;
             let closing = result.last_price.and_then(|p| {
                 if r.side == boz_common::schemas::Side::Yes {
                     Some(p)
