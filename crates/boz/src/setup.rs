@@ -59,7 +59,11 @@ pub fn master_key(settings: &Settings) -> Result<MasterKey> {
 }
 
 /// Installs logging for the process; `secrets` are masked wherever they appear.
-pub fn telemetry(settings: &Settings, secrets: Vec<String>) -> Result<Telemetry> {
+/// Logging with every configured secret redacted (`Settings::secret_texts`), plus `extra`
+/// secrets that do not come from the settings (a master key read from the dev key file).
+pub fn telemetry(settings: &Settings, extra: Vec<String>) -> Result<Telemetry> {
+    let mut secrets = settings.secret_texts();
+    secrets.extend(extra);
     let config = TelemetryConfig {
         level: settings.log_level,
         format: settings.log_format,

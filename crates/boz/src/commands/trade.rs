@@ -131,7 +131,7 @@ pub async fn signals(user: &str, codes: &[String], json: bool) -> Result<()> {
 
 pub async fn cycle(dry_run: bool, json: bool) -> Result<()> {
     let settings = setup::settings()?;
-    let _telemetry = setup::telemetry(&settings, settings.secret_texts())?;
+    let _telemetry = setup::telemetry(&settings, Vec::new())?;
     let r = engine(LOCAL_USER).await?;
     let report = r.engine.cycle(dry_run).await?;
     if json {

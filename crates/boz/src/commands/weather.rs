@@ -55,18 +55,10 @@ pub fn open_meteo_client(
     )?))
 }
 
-fn secrets(settings: &Settings) -> Vec<String> {
-    settings
-        .open_meteo_api_key
-        .iter()
-        .map(|k| k.expose_secret().to_string())
-        .chain(settings.encryption_key_text().map(str::to_string))
-        .collect()
-}
 
 pub async fn fetch(codes: &[String], date: Option<NaiveDate>, json: bool) -> Result<()> {
     let settings = setup::settings()?;
-    let telemetry = setup::telemetry(&settings, secrets(&settings))?;
+    let telemetry = setup::telemetry(&settings, Vec::new())?;
     let cities = setup::cities(codes)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.now();
@@ -194,7 +186,7 @@ async fn report_sources_down(
 
 pub async fn observe(codes: &[String], json: bool) -> Result<()> {
     let settings = setup::settings()?;
-    let _telemetry = setup::telemetry(&settings, secrets(&settings))?;
+    let _telemetry = setup::telemetry(&settings, Vec::new())?;
     let cities = setup::cities(codes)?;
     let nws = nws_client(&settings, Arc::new(SystemClock))?;
     let mut found = Vec::new();
