@@ -55,7 +55,6 @@ pub fn open_meteo_client(
     )?))
 }
 
-
 pub async fn fetch(codes: &[String], date: Option<NaiveDate>, json: bool) -> Result<()> {
     let settings = setup::settings()?;
     let telemetry = setup::telemetry(&settings, Vec::new())?;
