@@ -319,6 +319,66 @@ pub const SETTINGS: &[SettingSpec] = &[
         "Optional TOML file of extra `[[city]]` entries (see README) added to NYC, CHI, MIA, AUS",
     ),
     spec(
+        "JOB_FORECASTS_SECONDS",
+        Some("1800"),
+        false,
+        "Forecast fetch interval (also at 04:30, 10:30, 16:30 and 22:30 UTC, after the main model runs)",
+    ),
+    spec(
+        "JOB_OBSERVATIONS_SECONDS",
+        Some("600"),
+        false,
+        "Observation fetch interval (the running maximum of today's climate day)",
+    ),
+    spec(
+        "JOB_MARKETS_SECONDS",
+        Some("60"),
+        false,
+        "Market feed interval: top of book recorded into `market_snapshots`; a moved book triggers a trading cycle",
+    ),
+    spec(
+        "JOB_TRADING_SECONDS",
+        Some("300"),
+        false,
+        "Trading cycle interval (also after each prediction and when a watched book moves)",
+    ),
+    spec(
+        "JOB_APPROVALS_SECONDS",
+        Some("60"),
+        false,
+        "Interval for expiring pending approvals past their time to live",
+    ),
+    spec(
+        "JOB_RECONCILE_SECONDS",
+        Some("300"),
+        false,
+        "Interval for reconciling orders and positions with the exchange",
+    ),
+    spec(
+        "JOB_SETTLE_SECONDS",
+        Some("1800"),
+        false,
+        "Settlement interval (climate reports, P&L, post-mortems), until each city's day is settled",
+    ),
+    spec(
+        "JOB_HEARTBEAT_SECONDS",
+        Some("10"),
+        false,
+        "Worker heartbeat; a worker silent for 3 heartbeats is dead and its job runs again elsewhere",
+    ),
+    spec(
+        "JOB_LEASE_SECONDS",
+        Some("600"),
+        false,
+        "Longest a trading cycle may hold its lease (one cycle at a time across workers)",
+    ),
+    spec(
+        "WORKER_CONCURRENCY",
+        Some("4"),
+        false,
+        "Jobs one worker process runs at once",
+    ),
+    spec(
         "BOZ_BIND",
         Some("127.0.0.1:8000"),
         false,
@@ -575,6 +635,16 @@ pub struct Settings {
     pub notify_webhook_format: WebhookFormat,
     pub notify_source_down_minutes: u32,
     pub cities_file: Option<PathBuf>,
+    pub job_forecasts_seconds: u32,
+    pub job_observations_seconds: u32,
+    pub job_markets_seconds: u32,
+    pub job_trading_seconds: u32,
+    pub job_approvals_seconds: u32,
+    pub job_reconcile_seconds: u32,
+    pub job_settle_seconds: u32,
+    pub job_heartbeat_seconds: u32,
+    pub job_lease_seconds: u32,
+    pub worker_concurrency: u32,
     pub bind: SocketAddr,
     /// Raw values and origins, for `boz config check`.
     values: BTreeMap<&'static str, (Option<String>, Origin)>,
@@ -922,6 +992,17 @@ impl Settings {
                 Err("must be at least 1".into())
             }
         })?;
+        let job_forecasts_seconds = v.parse("JOB_FORECASTS_SECONDS", positive("a whole number"))?;
+        let job_observations_seconds =
+            v.parse("JOB_OBSERVATIONS_SECONDS", positive("a whole number"))?;
+        let job_markets_seconds = v.parse("JOB_MARKETS_SECONDS", positive("a whole number"))?;
+        let job_trading_seconds = v.parse("JOB_TRADING_SECONDS", positive("a whole number"))?;
+        let job_approvals_seconds = v.parse("JOB_APPROVALS_SECONDS", positive("a whole number"))?;
+        let job_reconcile_seconds = v.parse("JOB_RECONCILE_SECONDS", positive("a whole number"))?;
+        let job_settle_seconds = v.parse("JOB_SETTLE_SECONDS", positive("a whole number"))?;
+        let job_heartbeat_seconds = v.parse("JOB_HEARTBEAT_SECONDS", positive("a whole number"))?;
+        let job_lease_seconds = v.parse("JOB_LEASE_SECONDS", positive("a whole number"))?;
+        let worker_concurrency = v.parse("WORKER_CONCURRENCY", positive("a whole number"))?;
         let cities_file = v.optional("CITIES_FILE", |s| Ok(PathBuf::from(s)))?;
         let bind = v.parse(
             "BOZ_BIND",
@@ -976,6 +1057,16 @@ impl Settings {
             notify_webhook_format,
             notify_source_down_minutes,
             cities_file,
+            job_forecasts_seconds,
+            job_observations_seconds,
+            job_markets_seconds,
+            job_trading_seconds,
+            job_approvals_seconds,
+            job_reconcile_seconds,
+            job_settle_seconds,
+            job_heartbeat_seconds,
+            job_lease_seconds,
+            worker_concurrency,
             bind,
             values: v.seen,
         };

@@ -616,6 +616,125 @@ pub trait ApprovalRepo: Send + Sync {
     ) -> Result<(), BozError>;
 }
 
+// ---------------------------------------------------------------- pipeline jobs
+
+/// How a job run ended (or that it has not yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobOutcome {
+    Running,
+    Ok,
+    Failed,
+}
+
+impl JobOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobOutcome::Running => "running",
+            JobOutcome::Ok => "ok",
+            JobOutcome::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for JobOutcome {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "running" => Ok(JobOutcome::Running),
+            "ok" => Ok(JobOutcome::Ok),
+            "failed" => Ok(JobOutcome::Failed),
+            other => Err(format!("unknown job outcome {other:?}")),
+        }
+    }
+}
+
+/// One run of a pipeline job: which job, for which scheduled tick, on which worker, when, how
+/// long, and how it ended. A run whose worker died stays `running` (a later run of the same
+/// tick shows it was picked up again).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRun {
+    pub id: String,
+    pub job: String,
+    pub tick: DateTime<Utc>,
+    pub worker: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub outcome: JobOutcome,
+    pub error: Option<String>,
+    pub summary: Option<Value>,
+}
+
+/// The health view of one job: its newest run and its newest successful run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobStatus {
+    pub job: String,
+    /// When the job first ran.
+    pub first_started_at: DateTime<Utc>,
+    pub last: JobRun,
+    pub last_ok: Option<JobRun>,
+}
+
+#[async_trait]
+pub trait JobRepo: Send + Sync {
+    /// Records that a run started (outcome `running`).
+    async fn start_job_run(&self, run: &JobRun) -> Result<(), BozError>;
+    /// Records how a started run ended.
+    async fn finish_job_run(
+        &self,
+        id: &str,
+        finished_at: DateTime<Utc>,
+        outcome: JobOutcome,
+        error: Option<&str>,
+        summary: Option<&Value>,
+    ) -> Result<(), BozError>;
+    /// The newest run of every job, with its newest successful run.
+    async fn job_statuses(&self) -> Result<Vec<JobStatus>, BozError>;
+    /// Every run of one job since `since`, oldest first.
+    async fn job_runs_since(
+        &self,
+        job: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<JobRun>, BozError>;
+    /// Takes the named lease for `holder` until `until` if it is free, expired (at `now`) or
+    /// already `holder`'s; false when someone else holds it.
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, BozError>;
+    /// Gives the lease back if `holder` still holds it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), BozError>;
+}
+
+// ---------------------------------------------------------------- logins
+
+/// A sign-in name for a user, with its password hash (PHC string, never the password).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Login {
+    pub username: String,
+    pub user_id: String,
+    pub password_hash: String,
+    /// "admin" or "user".
+    pub role: String,
+    /// A one-time password must be changed at the first sign-in.
+    pub must_change_password: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait LoginRepo: Send + Sync {
+    /// Creates `user` (unless it exists) and the login in one transaction. A login with the
+    /// same username is a conflict.
+    async fn create_login(&self, user: &StoredUser, login: &Login) -> Result<(), BozError>;
+    async fn get_login(&self, username: &str) -> Result<Option<Login>, BozError>;
+    /// Whether any login has the admin role.
+    async fn admin_exists(&self) -> Result<bool, BozError>;
+}
+
 /// Every repository, on one database.
 #[async_trait]
 pub trait Store:
@@ -628,6 +747,8 @@ pub trait Store:
     + RiskRepo
     + OrderRepo
     + ApprovalRepo
+    + JobRepo
+    + LoginRepo
     + LogRepo
     + Send
     + Sync

@@ -5,6 +5,7 @@
 //! Nothing here logs or formats key material: errors name what was wrong, never the secret.
 
 pub mod keyfile;
+pub mod password;
 pub mod signer;
 pub mod vault;
 

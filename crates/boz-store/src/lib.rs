@@ -8,6 +8,7 @@
 //! migration table in the same database.
 
 mod error;
+mod job_repos;
 mod migrations;
 mod postgres;
 mod repos;

@@ -64,3 +64,4 @@ const FOR_UPDATE: &str = " FOR UPDATE";
 
 impl_repositories!(PgStore, sqlx::Postgres);
 crate::trading_repos::impl_trading_repositories!(PgStore, sqlx::Postgres);
+crate::job_repos::impl_job_repositories!(PgStore);

@@ -90,3 +90,4 @@ const FOR_UPDATE: &str = "";
 
 impl_repositories!(SqliteStore, sqlx::Sqlite);
 crate::trading_repos::impl_trading_repositories!(SqliteStore, sqlx::Sqlite);
+crate::job_repos::impl_job_repositories!(SqliteStore);

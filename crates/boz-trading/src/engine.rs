@@ -394,7 +394,7 @@ impl TradingEngine {
         }
     }
 
-    fn orders(&self) -> OrderManager {
+    pub fn orders(&self) -> OrderManager {
         OrderManager {
             store: self.store.clone(),
             exchange: self.exchange.clone(),

@@ -113,11 +113,22 @@ impl WeatherService {
         let jobs = cities
             .iter()
             .flat_map(|c| self.sources.iter().map(move |s| (c.clone(), s.clone())));
-        let results: Vec<_> = futures::stream::iter(jobs)
-            .map(|(city, source)| async move {
-                let r = source.fetch(&city, dates).await;
-                (city, source, r)
+        // boxed one by one: a stream of closures' futures would not be `Send` for every
+        // lifetime, and the pipeline runs this on a spawned task
+        type Fetched = (
+            Arc<City>,
+            Arc<dyn ForecastSource>,
+            Result<Vec<WeatherData>, BozError>,
+        );
+        let futures: Vec<futures::future::BoxFuture<'_, Fetched>> = jobs
+            .map(|(city, source)| {
+                futures::FutureExt::boxed(async move {
+                    let r = source.fetch(&city, dates).await;
+                    (city, source, r)
+                })
             })
+            .collect();
+        let results: Vec<Fetched> = futures::stream::iter(futures)
             .buffer_unordered(self.concurrency)
             .collect()
             .await;

@@ -17,9 +17,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the system in one process: migrate the database and serve the HTTP endpoints
-    /// (`/health`) on BOZ_BIND until SIGINT or SIGTERM.
+    /// Run the system in one process: the HTTP server on BOZ_BIND (`/health`), the scheduler
+    /// and the workers (forecasts, observations, markets, predictions, trading, settlement),
+    /// until SIGINT or SIGTERM. SQLite by default; paper trading unless TRADING_VENUE says
+    /// otherwise.
     Run,
+    /// The HTTP server and a scheduler, sharing a PostgreSQL database with `boz worker`s.
+    Serve,
+    /// A scheduler and workers, sharing a PostgreSQL database with `boz serve` and other
+    /// workers.
+    Worker,
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),

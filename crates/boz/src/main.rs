@@ -7,8 +7,6 @@
 mod accounts;
 mod cli;
 mod commands;
-mod notify;
-mod paper_venue;
 mod setup;
 
 use std::process::ExitCode;
@@ -34,7 +32,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Run => commands::run::run().await,
+            Command::Run => commands::run::run(commands::run::Role::All).await,
+            Command::Serve => commands::run::run(commands::run::Role::Serve).await,
+            Command::Worker => commands::run::run(commands::run::Role::Worker).await,
             Command::Config(ConfigCommand::Check) => commands::config::check(),
             Command::Db(DbCommand::Migrate) => commands::db::migrate().await,
             Command::Db(DbCommand::Status) => commands::db::status().await,

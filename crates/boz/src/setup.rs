@@ -111,3 +111,22 @@ pub async fn database(settings: &Settings) -> Result<Database> {
 pub fn redactor(settings: Option<&Settings>) -> Redactor {
     Redactor::new(settings.map(Settings::secret_texts).unwrap_or_default())
 }
+
+/// An open, migrated database and the pipeline's services on it (real clock, every city).
+pub struct Opened {
+    pub db: Database,
+    pub svc: boz_engine::services::Services,
+}
+
+/// Opens and migrates the database and builds the services every job and command uses.
+pub async fn services(settings: &Settings) -> Result<Opened> {
+    let db = database(settings).await?;
+    db.migrate().await?;
+    let svc = boz_engine::services::Services::new(
+        Arc::new(settings.clone()),
+        db.store(),
+        Arc::new(boz_common::ports::SystemClock),
+        cities(&[])?,
+    )?;
+    Ok(Opened { db, svc })
+}

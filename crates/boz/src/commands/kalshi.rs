@@ -1,72 +1,26 @@
 //! `boz markets` and `boz kalshi check`.
 
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use anyhow::{Context, Result, bail};
 use boz_common::config::Settings;
-use boz_common::ports::MarketSnapshot;
 use boz_common::ports::SystemClock;
 use boz_common::schemas::Side;
-use boz_crypto::KalshiSigner;
 use boz_kalshi::WeatherEvent;
 use boz_kalshi::book::OrderBook;
-use boz_kalshi::rest::{Credentials, KalshiClient, KalshiConfig};
+use boz_kalshi::rest::KalshiClient;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use secrecy::ExposeSecret;
 use serde::Serialize;
-use zeroize::Zeroizing;
 
 use crate::setup;
 
-/// The command-line account's credentials from KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY(_PATH).
-fn credentials(settings: &Settings) -> Result<Option<Credentials>> {
-    let Some(key_id) = &settings.kalshi_api_key_id else {
-        return Ok(None);
-    };
-    let pem = match (
-        &settings.kalshi_private_key,
-        &settings.kalshi_private_key_path,
-    ) {
-        (Some(k), _) => Zeroizing::new(k.expose_secret().to_string()),
-        (None, Some(path)) => Zeroizing::new(std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "invalid KALSHI_PRIVATE_KEY_PATH: cannot read {}",
-                path.display()
-            )
-        })?),
-        (None, None) => bail!(
-            "KALSHI_API_KEY_ID is set but neither KALSHI_PRIVATE_KEY_PATH nor KALSHI_PRIVATE_KEY is"
-        ),
-    };
-    let signer = KalshiSigner::from_pem(&pem).context("invalid Kalshi private key")?;
-    Ok(Some(Credentials {
-        api_key_id: key_id.expose_secret().to_string(),
-        signer: Arc::new(signer),
-    }))
-}
-
 pub fn client(settings: &Settings) -> Result<KalshiClient> {
-    client_with(settings, credentials(settings)?)
-}
-
-fn client_with(settings: &Settings, credentials: Option<Credentials>) -> Result<KalshiClient> {
-    let base_url = settings
-        .kalshi_base_url
-        .clone()
-        .unwrap_or_else(|| settings.kalshi_env.rest_url().to_string());
-    let config = KalshiConfig {
-        base_url,
-        credentials,
-        timeout: StdDuration::from_secs(u64::from(settings.http_timeout_seconds)),
-        read_tokens_per_second: settings.kalshi_read_tokens_per_second,
-        write_tokens_per_second: settings.kalshi_write_tokens_per_second,
-        retries: 3,
-        min_delay: StdDuration::from_millis(500),
-    };
-    Ok(KalshiClient::new(config, Arc::new(SystemClock))?)
+    Ok(boz_engine::services::kalshi_client(
+        settings,
+        Arc::new(SystemClock),
+    )?)
 }
 
 /// One bracket as printed by `boz markets`.
@@ -134,30 +88,6 @@ fn quote(event: &WeatherEvent, books: &[OrderBook]) -> EventQuote {
     }
 }
 
-/// Every bracket's top of book as a snapshot (the YES ask is 1 − the best NO bid).
-fn snapshots(e: &WeatherEvent, books: &[OrderBook]) -> Vec<MarketSnapshot> {
-    e.brackets
-        .iter()
-        .filter_map(|b| {
-            let book = books.iter().find(|k| k.ticker == b.ticker)?;
-            Some(MarketSnapshot {
-                city: e.city.clone(),
-                event_date: e.date,
-                event_ticker: e.event_ticker.clone(),
-                ticker: b.ticker.clone(),
-                lower_bound_f: b.lower_bound_f,
-                upper_bound_f: b.upper_bound_f,
-                as_of: book.updated_at,
-                yes_bid: book.best_bid(Side::Yes).map(|(p, _)| p),
-                yes_ask: book.best_ask(Side::Yes).map(|(p, _)| p),
-                last_price: None,
-                volume: None,
-                source: "kalshi-rest".into(),
-            })
-        })
-        .collect()
-}
-
 pub async fn markets(
     codes: &[String],
     date: Option<NaiveDate>,
@@ -165,28 +95,19 @@ pub async fn markets(
     record: bool,
 ) -> Result<()> {
     let settings = setup::settings()?;
-    let client = client(&settings)?;
     let cities = setup::cities(codes)?;
-    let mut out = Vec::new();
-    let mut recorded = Vec::new();
-    for city in cities {
-        let events = client.weather_events(&city.kalshi_series, "open").await?;
-        for e in events.iter().filter(|e| date.is_none_or(|d| e.date == d)) {
-            let tickers: Vec<&str> = e.brackets.iter().map(|b| b.ticker.as_str()).collect();
-            let books = client.orderbooks(&tickers).await?;
-            if record {
-                recorded.extend(snapshots(e, &books));
-            }
-            out.push(quote(e, &books));
-        }
+    let opened = setup::services(&settings).await?;
+    let events = boz_engine::markets::open_books(&opened.svc, &cities, date).await;
+    let recorded = match (&events, record) {
+        (Ok(events), true) => Some(boz_engine::markets::record(&opened.svc, events).await),
+        _ => None,
+    };
+    opened.db.close().await;
+    let events = events?;
+    if let Some(r) = recorded {
+        eprintln!("recorded {} market snapshots", r?.snapshots);
     }
-    if record {
-        let db = setup::database(&settings).await?;
-        db.migrate().await?;
-        let new = db.store().insert_market_snapshots(&recorded).await?;
-        db.close().await;
-        eprintln!("recorded {new} market snapshots");
-    }
+    let out: Vec<EventQuote> = events.iter().map(|e| quote(&e.event, &e.books)).collect();
     if json {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -224,7 +145,11 @@ pub async fn check(user: Option<&str>) -> Result<()> {
             let store = db.store();
             let creds = crate::accounts::user_credentials(store.as_ref(), &vault, id).await;
             db.close().await;
-            client_with(&settings, Some(creds?))?
+            boz_engine::services::kalshi_client_with(
+                &settings,
+                Some(creds?),
+                Arc::new(SystemClock),
+            )?
         }
         None => {
             if settings.kalshi_api_key_id.is_none() {

@@ -1,6 +1,16 @@
-//! `boz run`: everything in one process. For now: migrate the database, ship logs to
-//! `log_entries`, and serve `/health` on `BOZ_BIND` until SIGINT or SIGTERM. The pipeline jobs,
-//! the API and the dashboard join this process as their issues land.
+//! `boz run`, `boz serve`, `boz worker`.
+//!
+//! - `boz run`: everything in one process: the HTTP server (`/health` until the API lands),
+//!   the scheduler and the workers. SQLite by default (the job queue in a file of its own
+//!   beside the database), the paper exchange unless TRADING_VENUE says otherwise.
+//! - `boz serve`: the HTTP server and a scheduler; `boz worker`: a scheduler and the workers.
+//!   Any number of each share one PostgreSQL database; every tick runs once (the queue refuses a
+//!   tick's second push), a dead worker's job runs again on another, one trading cycle runs at
+//!   a time.
+//!
+//! On first start an `admin` login (for the local user) is created and its one-time password
+//! printed once on standard output (never logged). SIGINT or SIGTERM stops taking jobs, waits
+//! for the running ones (no order is left between sending and recording), then exits.
 
 use std::sync::Arc;
 
@@ -9,39 +19,53 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use boz_common::error::error_body;
-use boz_common::ports::{LogSink, Store};
-use serde_json::{Value, json};
+use boz_common::ports::{LogSink, SystemClock};
+use boz_engine::queue::Queue;
+use boz_engine::runtime::{Runner, schedule, worker_name};
+use boz_engine::services::Services;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 use crate::setup;
 
-#[derive(Clone)]
-struct AppState {
-    store: Arc<dyn Store>,
+/// Which pieces a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `boz run`: server, scheduler and workers.
+    All,
+    /// `boz serve`: server and scheduler.
+    Serve,
+    /// `boz worker`: scheduler and workers.
+    Worker,
 }
 
-async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.store.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({
-                "status": "ok",
-                "database": {"backend": state.store.backend(), "reachable": true}
-            })),
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "health check: database unreachable");
-            let (_, body) = error_body(&e);
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({
-                    "status": "unavailable",
-                    "database": {"backend": state.store.backend(), "reachable": false},
-                    "error": body
-                })),
-            )
+impl Role {
+    fn name(self) -> &'static str {
+        match self {
+            Role::All => "run",
+            Role::Serve => "serve",
+            Role::Worker => "worker",
         }
     }
+    fn serves(self) -> bool {
+        self != Role::Worker
+    }
+    fn works(self) -> bool {
+        self != Role::Serve
+    }
+}
+
+async fn health(State(svc): State<Services>) -> (StatusCode, Json<Value>) {
+    let h = boz_engine::health::check(&svc).await;
+    if !h.healthy {
+        tracing::warn!(reasons = ?h.reasons, "unhealthy");
+    }
+    let code = if h.healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(h.body))
 }
 
 async fn shutdown_signal() {
@@ -63,7 +87,7 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested");
 }
 
-pub async fn run() -> Result<()> {
+pub async fn run(role: Role) -> Result<()> {
     let settings = setup::settings()?;
     let key = setup::master_key(&settings)?;
     let telemetry = setup::telemetry(&settings, vec![key.text.to_string()])?;
@@ -74,24 +98,79 @@ pub async fn run() -> Result<()> {
     let store = db.store();
     telemetry.attach_sink(store.clone() as Arc<dyn LogSink>);
     tracing::info!(
+        role = role.name(),
         backend = store.backend(),
         database = %settings.database_url.redacted(),
+        venue = settings.trading_venue.as_str(),
         migrations_applied = applied.len(),
         "Boz Weather Trader starting"
     );
+    let svc = Services::new(
+        Arc::new(settings.clone()),
+        store.clone(),
+        Arc::new(SystemClock),
+        setup::cities(&[])?,
+    )?;
+    if role.serves()
+        && let Some(password) = boz_engine::services::ensure_admin(&store, &settings).await?
+    {
+        println!(
+            "Created the admin login `{}` with the one-time password: {password}\n\
+             It is shown only this once; you will be asked to change it at first sign-in.",
+            boz_engine::services::ADMIN_LOGIN
+        );
+    } else {
+        boz_engine::services::ensure_local_user(&store, &settings).await?;
+    }
 
-    let app = Router::new()
-        .route("/health", get(health))
-        .with_state(AppState { store });
-    let listener = tokio::net::TcpListener::bind(settings.bind)
+    let heartbeat = std::time::Duration::from_secs(u64::from(settings.job_heartbeat_seconds));
+    let queue = Queue::open(&settings.database_url, heartbeat)
         .await
-        .with_context(|| format!("cannot listen on BOZ_BIND={}", settings.bind))?;
-    let address = listener.local_addr()?;
-    tracing::info!(address = %address, "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("HTTP server failed")?;
+        .context("the job queue")?;
+    let stop = CancellationToken::new();
+    let scheduler = tokio::spawn(schedule(queue.clone(), svc.clone(), stop.clone()));
+    let workers = if role.works() {
+        let runner = Arc::new(Runner::new(
+            svc.clone(),
+            worker_name(role.name()),
+            Some(queue.clone()),
+            stop.clone(),
+        ));
+        tracing::info!(worker = %runner.worker, concurrency = settings.worker_concurrency, "workers started");
+        let q = queue.clone();
+        let s = stop.clone();
+        let n = settings.worker_concurrency as usize;
+        Some(tokio::spawn(async move { q.work(runner, n, s).await }))
+    } else {
+        None
+    };
+
+    if role.serves() {
+        let app = Router::new()
+            .route("/health", get(health))
+            .with_state(svc.clone());
+        let listener = tokio::net::TcpListener::bind(settings.bind)
+            .await
+            .with_context(|| format!("cannot listen on BOZ_BIND={}", settings.bind))?;
+        let address = listener.local_addr()?;
+        tracing::info!(address = %address, "listening");
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("HTTP server failed")?;
+    } else {
+        shutdown_signal().await;
+    }
+    stop.cancel();
+    let _ = scheduler.await;
+    if let Some(w) = workers {
+        tracing::info!("waiting for running jobs");
+        match w.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "workers stopped with an error"),
+            Err(e) => tracing::error!(error = %e, "workers task failed"),
+        }
+    }
     tracing::info!("stopped");
     telemetry.flush().await;
     db.close().await;

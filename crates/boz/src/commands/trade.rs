@@ -4,40 +4,12 @@
 //! users; the first trading command creates `local` with the DEFAULT_* limits (manual mode, as
 //! for every new user) and no Kalshi key: it can trade on the paper venue only.
 
-use std::sync::Arc;
-
-use anyhow::{Context, Result, bail};
-use boz_common::config::{Settings, TradingVenue};
-use boz_common::ports::{Clock, Exchange, Store, StoredUser, SystemClock};
-use boz_kalshi::market_data::KalshiMarketData;
-use boz_kalshi::paper::PaperExchange;
-use boz_kalshi::rest::KalshiExchange;
+use anyhow::{Context, Result};
+use boz_engine::services::{LOCAL_USER, ensure_local_user};
 use boz_store::Database;
-use boz_trading::{TradingConfig, TradingEngine};
+use boz_trading::TradingEngine;
 
-use crate::paper_venue::PaperVenue;
 use crate::setup;
-
-pub const LOCAL_USER: &str = "local";
-
-/// Creates the `local` user if there are no users yet.
-pub async fn ensure_local_user(store: &Arc<dyn Store>, settings: &Settings) -> Result<()> {
-    if !store.list_users().await?.is_empty() {
-        return Ok(());
-    }
-    let defaults = settings.default_user_settings()?;
-    store
-        .create_user(&StoredUser {
-            id: LOCAL_USER.into(),
-            api_key_id: String::new(),
-            encrypted_private_key: String::new(),
-            settings: serde_json::to_value(&defaults)?,
-            created_at: chrono::Utc::now(),
-        })
-        .await?;
-    eprintln!("created user {LOCAL_USER} (paper only, manual mode, the DEFAULT_* limits)");
-    Ok(())
-}
 
 pub struct Running {
     pub db: Database,
@@ -47,44 +19,20 @@ pub struct Running {
 /// The engine on the configured venue, for `user`.
 pub async fn engine(user: &str) -> Result<Running> {
     let settings = setup::settings()?;
-    let db = setup::database(&settings).await?;
-    db.migrate().await?;
-    let store = db.store();
-    ensure_local_user(&store, &settings).await?;
+    let opened = setup::services(&settings).await?;
+    let store = opened.svc.store.clone();
+    if ensure_local_user(&store, &settings).await? {
+        eprintln!("created user {LOCAL_USER} (paper only, manual mode, the DEFAULT_* limits)");
+    }
     store
         .get_user(user)
         .await
         .with_context(|| format!("no user {user}"))?;
-    let client = Arc::new(crate::commands::kalshi::client(&settings)?);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let exchange: Arc<dyn Exchange> = match settings.trading_venue {
-        TradingVenue::Paper => Arc::new(PaperVenue {
-            paper: PaperExchange::new(settings.paper_starting_balance, clock.clone()),
-            client: client.clone(),
-            store: store.clone(),
-            user_id: user.to_string(),
-            starting_balance: settings.paper_starting_balance,
-        }),
-        TradingVenue::Demo | TradingVenue::Live => {
-            if settings.kalshi_api_key_id.is_none() {
-                bail!(
-                    "TRADING_VENUE={} needs KALSHI_API_KEY_ID and a private key",
-                    settings.trading_venue.as_str()
-                );
-            }
-            Arc::new(KalshiExchange(client.clone()))
-        }
-    };
-    let engine = TradingEngine {
-        store,
-        market: Arc::new(KalshiMarketData::new(client)),
-        exchange,
-        clock,
-        config: TradingConfig::from_settings(&settings),
-        cities: setup::cities(&[])?,
-        notifier: crate::notify::from_settings(&settings),
-    };
-    Ok(Running { db, engine })
+    let engine = boz_engine::trading::engine(&opened.svc, user)?;
+    Ok(Running {
+        db: opened.db,
+        engine,
+    })
 }
 
 pub async fn signals(user: &str, codes: &[String], json: bool) -> Result<()> {

@@ -1,0 +1,233 @@
+//! Scheduler and workers.
+//!
+//! - [`Runner`] runs one job: records its start in `job_runs`, does the work (a trading cycle
+//!   only while it holds the `trading_cycle` lease, so one runs at a time across every worker),
+//!   records the outcome, duration and error, and queues the jobs it asks for. Jobs run on
+//!   tasks the worker's shutdown cannot cancel; [`Runner::finish`] waits for them, so a
+//!   shutdown never cuts a job off between sending an order and recording it.
+//! - [`schedule`] pushes every due tick to the queue once a second (each process remembers
+//!   what it pushed; the queue refuses a key pushed by another process).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use boz_common::ports::{JobOutcome, JobRun};
+use chrono::Utc;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::jobs::{self, Done, Job, JobKind};
+use crate::queue::Queue;
+use crate::schedule::Schedule;
+use crate::services::Services;
+use crate::{EngineError, Result};
+
+/// The lease that keeps trading cycles from overlapping.
+pub const TRADING_LEASE: &str = "trading_cycle";
+
+/// A name for this process's workers: host, process id and a random suffix.
+pub fn worker_name(role: &str) -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "boz".into());
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("{role}-{host}-{}-{}", std::process::id(), &id[..8])
+}
+
+pub struct Runner {
+    pub svc: Services,
+    pub worker: String,
+    /// Where follow-up jobs go; none: they run at once, in this task (tests, one-off runs).
+    pub queue: Option<Queue>,
+    tracker: TaskTracker,
+    /// Cancelled at shutdown: jobs that only read upstreams and store idempotent data stop;
+    /// trading, reconciliation and approvals run to the end.
+    stop: CancellationToken,
+}
+
+impl Runner {
+    pub fn new(
+        svc: Services,
+        worker: String,
+        queue: Option<Queue>,
+        stop: CancellationToken,
+    ) -> Runner {
+        Runner {
+            svc,
+            worker,
+            queue,
+            tracker: TaskTracker::new(),
+            stop,
+        }
+    }
+
+    /// Runs `job` on a task of its own and waits for it.
+    pub async fn spawn(self: &Arc<Self>, job: Job) {
+        let me = self.clone();
+        let work: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JobOutcome>> + Send>> =
+            Box::pin(async move { me.run(&job).await });
+        let task = self.tracker.spawn(work);
+        if let Err(e) = task.await {
+            tracing::error!(target: "SYSTEM", error = %e, "job task failed");
+        }
+    }
+
+    /// Waits for every job started on this runner.
+    pub async fn finish(&self) {
+        self.tracker.close();
+        self.tracker.wait().await;
+    }
+
+    /// Runs one job and what it asks for (queued, or at once without a queue). The run and
+    /// its outcome are recorded; the outcome is returned.
+    pub async fn run(&self, job: &Job) -> Result<JobOutcome> {
+        let mut pending = vec![job.clone()];
+        let mut first = None;
+        while let Some(job) = pending.pop() {
+            let (outcome, next) = self.run_one(&job).await?;
+            first.get_or_insert(outcome);
+            for n in next {
+                match &self.queue {
+                    Some(q) => {
+                        if let Err(e) = q.push(&n).await {
+                            tracing::error!(target: "SYSTEM", job = %n.key(), error = %e, "follow-up job not queued");
+                        }
+                    }
+                    None => pending.push(n),
+                }
+            }
+        }
+        Ok(first.unwrap_or(JobOutcome::Ok))
+    }
+
+    async fn run_one(&self, job: &Job) -> Result<(JobOutcome, Vec<Job>)> {
+        let store = &self.svc.store;
+        let run = JobRun {
+            id: uuid::Uuid::new_v4().to_string(),
+            job: job.kind.as_str().to_string(),
+            tick: job.tick,
+            worker: self.worker.clone(),
+            started_at: self.svc.clock.now(),
+            finished_at: None,
+            duration_ms: None,
+            outcome: JobOutcome::Running,
+            error: None,
+            summary: Some(json!({"reason": job.reason})),
+        };
+        store.start_job_run(&run).await?;
+        tracing::info!(target: "SYSTEM", job = %job.kind.as_str(), tick = %job.tick, reason = %job.reason, worker = %self.worker, "job started");
+        let result = match job.kind {
+            JobKind::TradingCycle => {
+                self.with_lease(&run.id, jobs::execute(&self.svc, job))
+                    .await
+            }
+            JobKind::Reconcile | JobKind::ExpireApprovals => jobs::execute(&self.svc, job).await,
+            // reads and idempotent writes (each settlement is one transaction): safe to stop
+            _ => tokio::select! {
+                r = jobs::execute(&self.svc, job) => r,
+                _ = self.stop.cancelled() => Err(EngineError::failed("stopped by shutdown")),
+            },
+        };
+        let finished = self.svc.clock.now();
+        let (outcome, error, summary, next) = match result {
+            Ok(Done { mut summary, next }) => {
+                if let Some(m) = summary.as_object_mut() {
+                    m.insert("reason".into(), json!(job.reason));
+                }
+                (JobOutcome::Ok, None, Some(summary), next)
+            }
+            Err(e) => (
+                JobOutcome::Failed,
+                Some(e.to_string()),
+                run.summary.clone(),
+                Vec::new(),
+            ),
+        };
+        store
+            .finish_job_run(
+                &run.id,
+                finished,
+                outcome,
+                error.as_deref(),
+                summary.as_ref(),
+            )
+            .await?;
+        match &error {
+            None => {
+                tracing::info!(target: "SYSTEM", job = %job.kind.as_str(), tick = %job.tick, "job done")
+            }
+            Some(e) => {
+                tracing::warn!(target: "SYSTEM", job = %job.kind.as_str(), tick = %job.tick, error = %e, "job failed")
+            }
+        }
+        Ok((outcome, next))
+    }
+
+    /// Runs `work` holding the trading lease, waiting for it while another worker's cycle
+    /// holds it (at most the lease's length, after which a dead holder's lease has expired).
+    async fn with_lease<T>(
+        &self,
+        holder: &str,
+        work: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let store = &self.svc.store;
+        let length = chrono::Duration::seconds(i64::from(self.svc.settings.job_lease_seconds));
+        let give_up = Utc::now() + length + chrono::Duration::seconds(5);
+        loop {
+            let now = Utc::now();
+            if store
+                .acquire_lease(TRADING_LEASE, holder, now + length, now)
+                .await?
+            {
+                break;
+            }
+            if now > give_up {
+                return Err(EngineError::failed(
+                    "another trading cycle held the lease for too long",
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let result = work.await;
+        if let Err(e) = store.release_lease(TRADING_LEASE, holder).await {
+            tracing::warn!(target: "SYSTEM", error = %e, "trading lease not released (it expires)");
+        }
+        result
+    }
+}
+
+/// Pushes every due tick to `queue` once a second until `stop` is cancelled.
+pub async fn schedule(queue: Queue, svc: Services, stop: CancellationToken) {
+    let plan = Schedule::from_settings(&svc.settings);
+    let mut pushed: HashSet<String> = HashSet::new();
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = every.tick() => {}
+        }
+        let now = svc.clock.now();
+        for job in plan.due(now) {
+            let key = job.key();
+            if pushed.contains(&key) {
+                continue;
+            }
+            match queue.push(&job).await {
+                Ok(new) => {
+                    if new {
+                        tracing::debug!(target: "SYSTEM", job = %key, "tick queued");
+                    }
+                    pushed.insert(key);
+                }
+                Err(e) => {
+                    tracing::warn!(target: "SYSTEM", job = %key, error = %e, "tick not queued (retried next second)")
+                }
+            }
+        }
+        // forget keys of ticks long past
+        if pushed.len() > 10_000 {
+            pushed.clear();
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The pipeline's job runs and leases, and sign-in names, written once for both backends like
+//! [`crate::repos`]; each backend invokes [`impl_job_repositories!`] after `impl_repositories!`,
+//! whose helpers it uses.
+
+macro_rules! impl_job_repositories {
+    ($store:ty) => {
+        use boz_common::ports::{JobOutcome, JobRepo, JobRun, JobStatus, Login, LoginRepo};
+
+        fn job_run_from_row(row: &DbRow) -> Result<JobRun, BozError> {
+            let summary: Option<Json<Value>> = col(row, "summary")?;
+            Ok(JobRun {
+                id: col(row, "id")?,
+                job: col(row, "job")?,
+                tick: col(row, "tick")?,
+                worker: col(row, "worker")?,
+                started_at: col(row, "started_at")?,
+                finished_at: col(row, "finished_at")?,
+                duration_ms: col(row, "duration_ms")?,
+                outcome: parsed(row, "outcome")?,
+                error: col(row, "error")?,
+                summary: summary.map(|Json(v)| v),
+            })
+        }
+
+        fn login_from_row(row: &DbRow) -> Result<Login, BozError> {
+            Ok(Login {
+                username: col(row, "username")?,
+                user_id: col(row, "user_id")?,
+                password_hash: col(row, "password_hash")?,
+                role: col(row, "role")?,
+                must_change_password: col(row, "must_change_password")?,
+                created_at: col(row, "created_at")?,
+            })
+        }
+
+        #[async_trait]
+        impl JobRepo for $store {
+            async fn start_job_run(&self, run: &JobRun) -> Result<(), BozError> {
+                sqlx::query(
+                    "INSERT INTO job_runs (id, job, tick, worker, started_at, finished_at, \
+                     duration_ms, outcome, error, summary) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                )
+                .bind(&run.id)
+                .bind(&run.job)
+                .bind(run.tick)
+                .bind(&run.worker)
+                .bind(run.started_at)
+                .bind(run.finished_at)
+                .bind(run.duration_ms)
+                .bind(run.outcome.as_str())
+                .bind(&run.error)
+                .bind(run.summary.as_ref().map(Json))
+                .execute(&self.write)
+                .await
+                .map_err(|e| db_error("record job start", e))?;
+                Ok(())
+            }
+
+            async fn finish_job_run(
+                &self,
+                id: &str,
+                finished_at: DateTime<Utc>,
+                outcome: JobOutcome,
+                error: Option<&str>,
+                summary: Option<&Value>,
+            ) -> Result<(), BozError> {
+                let started: DateTime<Utc> = sqlx::query("SELECT started_at FROM job_runs WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.write)
+                    .await
+                    .map_err(|e| db_error("read job run", e))?
+                    .ok_or_else(|| BozError::not_found("job run", id))
+                    .and_then(|row| col(&row, "started_at"))?;
+                let duration = (finished_at - started).num_milliseconds().max(0);
+                sqlx::query(
+                    "UPDATE job_runs SET finished_at = $2, duration_ms = $3, outcome = $4, error = $5, \
+                     summary = $6 WHERE id = $1",
+                )
+                .bind(id)
+                .bind(finished_at)
+                .bind(duration)
+                .bind(outcome.as_str())
+                .bind(error)
+                .bind(summary.map(Json))
+                .execute(&self.write)
+                .await
+                .map_err(|e| db_error("record job end", e))?;
+                Ok(())
+            }
+
+            async fn job_statuses(&self) -> Result<Vec<JobStatus>, BozError> {
+                let newest = sqlx::query(
+                    "SELECT * FROM job_runs r WHERE r.started_at = \
+                     (SELECT MAX(started_at) FROM job_runs WHERE job = r.job) ORDER BY r.job",
+                )
+                .fetch_all(&self.read)
+                .await
+                .map_err(|e| db_error("read job runs", e))?;
+                let ok = sqlx::query(
+                    "SELECT * FROM job_runs r WHERE r.outcome = 'ok' AND r.started_at = \
+                     (SELECT MAX(started_at) FROM job_runs WHERE job = r.job AND outcome = 'ok')",
+                )
+                .fetch_all(&self.read)
+                .await
+                .map_err(|e| db_error("read job runs", e))?;
+                let ok: Vec<JobRun> = ok.iter().map(job_run_from_row).collect::<Result<_, _>>()?;
+                let first = sqlx::query(
+                    "SELECT * FROM job_runs r WHERE r.started_at = \
+                     (SELECT MIN(started_at) FROM job_runs WHERE job = r.job)",
+                )
+                .fetch_all(&self.read)
+                .await
+                .map_err(|e| db_error("read job runs", e))?;
+                let first: Vec<JobRun> = first.iter().map(job_run_from_row).collect::<Result<_, _>>()?;
+                let mut out: Vec<JobStatus> = Vec::new();
+                for row in &newest {
+                    let last = job_run_from_row(row)?;
+                    if out.iter().any(|s| s.job == last.job) {
+                        continue; // two runs started at the same instant: one is enough
+                    }
+                    let last_ok = ok.iter().find(|r| r.job == last.job).cloned();
+                    let first_started_at = first
+                        .iter()
+                        .find(|r| r.job == last.job)
+                        .map_or(last.started_at, |r| r.started_at);
+                    out.push(JobStatus { job: last.job.clone(), first_started_at, last, last_ok });
+                }
+                Ok(out)
+            }
+
+            async fn job_runs_since(&self, job: &str, since: DateTime<Utc>) -> Result<Vec<JobRun>, BozError> {
+                sqlx::query("SELECT * FROM job_runs WHERE job = $1 AND started_at >= $2 ORDER BY started_at, id")
+                    .bind(job)
+                    .bind(since)
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| db_error("read job runs", e))?
+                    .iter()
+                    .map(job_run_from_row)
+                    .collect()
+            }
+
+            async fn acquire_lease(
+                &self,
+                name: &str,
+                holder: &str,
+                until: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> Result<bool, BozError> {
+                let done = sqlx::query(
+                    "INSERT INTO job_leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+                     WHERE job_leases.expires_at <= $4 OR job_leases.holder = excluded.holder",
+                )
+                .bind(name)
+                .bind(holder)
+                .bind(until)
+                .bind(now)
+                .execute(&self.write)
+                .await
+                .map_err(|e| db_error("take lease", e))?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn release_lease(&self, name: &str, holder: &str) -> Result<(), BozError> {
+                sqlx::query("DELETE FROM job_leases WHERE name = $1 AND holder = $2")
+                    .bind(name)
+                    .bind(holder)
+                    .execute(&self.write)
+                    .await
+                    .map_err(|e| db_error("release lease", e))?;
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl LoginRepo for $store {
+            async fn create_login(&self, user: &StoredUser, login: &Login) -> Result<(), BozError> {
+                let mut tx = self.write.begin().await.map_err(|e| db_error("begin", e))?;
+                sqlx::query(
+                    "INSERT INTO users (id, api_key_id, encrypted_private_key, settings, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+                )
+                .bind(&user.id)
+                .bind(&user.api_key_id)
+                .bind(&user.encrypted_private_key)
+                .bind(Json(&user.settings))
+                .bind(user.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("create user", e))?;
+                let done = sqlx::query(
+                    "INSERT INTO user_logins (username, user_id, password_hash, role, must_change_password, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING",
+                )
+                .bind(&login.username)
+                .bind(&login.user_id)
+                .bind(&login.password_hash)
+                .bind(&login.role)
+                .bind(login.must_change_password)
+                .bind(login.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("create login", e))?;
+                if done.rows_affected() != 1 {
+                    return Err(BozError::conflict(
+                        format!("the login {} exists already", login.username),
+                        boz_common::context!("username" => login.username.as_str()),
+                    ));
+                }
+                tx.commit().await.map_err(|e| db_error("commit", e))
+            }
+
+            async fn get_login(&self, username: &str) -> Result<Option<Login>, BozError> {
+                sqlx::query("SELECT * FROM user_logins WHERE username = $1")
+                    .bind(username)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(|e| db_error("read login", e))?
+                    .as_ref()
+                    .map(login_from_row)
+                    .transpose()
+            }
+
+            async fn admin_exists(&self) -> Result<bool, BozError> {
+                let row = sqlx::query("SELECT COUNT(*) AS n FROM user_logins WHERE role = 'admin'")
+                    .fetch_one(&self.read)
+                    .await
+                    .map_err(|e| db_error("read logins", e))?;
+                let n: i64 = col(&row, "n")?;
+                Ok(n > 0)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_job_repositories;
