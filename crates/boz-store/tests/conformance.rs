@@ -130,6 +130,9 @@ conformance!(
     approvals_are_decided_once,
     settling_updates_the_trade_and_the_risk_once,
     concurrent_writers_all_succeed,
+    job_runs_are_recorded_and_summarised,
+    leases_are_held_by_one_holder_at_a_time,
+    logins_are_created_once_with_their_user,
 );
 
 // ---------------------------------------------------------------- data
@@ -1357,5 +1360,210 @@ async fn settling_updates_the_trade_and_the_risk_once(db: &Database) {
             .unwrap_err()
             .kind,
         ErrorKind::ConflictError
+    );
+}
+
+// ---------------------------------------------------------------- jobs and logins
+
+fn job_run(id: &str, job: &str, started: &str) -> JobRun {
+    JobRun {
+        id: id.into(),
+        job: job.into(),
+        tick: at("2026-11-28T06:00:00Z"),
+        worker: "w1".into(),
+        started_at: at(started),
+        finished_at: None,
+        duration_ms: None,
+        outcome: JobOutcome::Running,
+        error: None,
+        summary: Some(json!({"reason": "interval"})),
+    }
+}
+
+async fn job_runs_are_recorded_and_summarised(db: &Database) {
+    let s = db.store();
+    s.start_job_run(&job_run("a", "settle", "2026-11-28T06:00:01Z"))
+        .await
+        .unwrap();
+    s.finish_job_run(
+        "a",
+        at("2026-11-28T06:00:03.5Z"),
+        JobOutcome::Ok,
+        None,
+        Some(&json!({"settled": 2})),
+    )
+    .await
+    .unwrap();
+    s.start_job_run(&job_run("b", "settle", "2026-11-28T06:30:01Z"))
+        .await
+        .unwrap();
+    s.finish_job_run(
+        "b",
+        at("2026-11-28T06:30:02Z"),
+        JobOutcome::Failed,
+        Some("NWS: cannot reach /products"),
+        None,
+    )
+    .await
+    .unwrap();
+    s.start_job_run(&job_run("c", "predict", "2026-11-28T06:31:00Z"))
+        .await
+        .unwrap();
+    let statuses = s.job_statuses().await.unwrap();
+    assert_eq!(statuses.len(), 2);
+    let settle = statuses.iter().find(|j| j.job == "settle").unwrap();
+    assert_eq!(settle.last.id, "b");
+    assert_eq!(settle.last.outcome, JobOutcome::Failed);
+    assert_eq!(
+        settle.last.error.as_deref(),
+        Some("NWS: cannot reach /products")
+    );
+    assert_eq!(settle.last.duration_ms, Some(1000));
+    let ok = settle.last_ok.as_ref().unwrap();
+    assert_eq!(ok.id, "a");
+    assert_eq!(ok.duration_ms, Some(2500));
+    assert_eq!(ok.summary, Some(json!({"settled": 2})));
+    assert_eq!(settle.first_started_at, at("2026-11-28T06:00:01Z"));
+    let predict = statuses.iter().find(|j| j.job == "predict").unwrap();
+    assert_eq!(predict.last.outcome, JobOutcome::Running);
+    assert!(predict.last_ok.is_none());
+    let since = s
+        .job_runs_since("settle", at("2026-11-28T06:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        since.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    // finishing an unknown run is an error naming it
+    let e = s
+        .finish_job_run(
+            "zzz",
+            at("2026-11-28T07:00:00Z"),
+            JobOutcome::Ok,
+            None,
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("zzz"), "{}", e.message);
+}
+
+async fn leases_are_held_by_one_holder_at_a_time(db: &Database) {
+    let s = db.store();
+    let t0 = at("2026-11-28T06:00:00Z");
+    let until = t0 + Duration::minutes(10);
+    assert!(
+        s.acquire_lease("trading_cycle", "w1", until, t0)
+            .await
+            .unwrap()
+    );
+    // the holder may renew; another may not while it is held
+    assert!(
+        s.acquire_lease("trading_cycle", "w1", until, t0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.acquire_lease("trading_cycle", "w2", until, t0 + Duration::minutes(5))
+            .await
+            .unwrap()
+    );
+    // other names are independent
+    assert!(s.acquire_lease("other", "w2", until, t0).await.unwrap());
+    // after it expires (a dead holder) another takes it
+    let later = t0 + Duration::minutes(11);
+    assert!(
+        s.acquire_lease("trading_cycle", "w2", later + Duration::minutes(10), later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.acquire_lease("trading_cycle", "w1", later + Duration::minutes(10), later)
+            .await
+            .unwrap()
+    );
+    // only the holder releases it
+    s.release_lease("trading_cycle", "w1").await.unwrap();
+    assert!(
+        !s.acquire_lease("trading_cycle", "w1", later + Duration::minutes(10), later)
+            .await
+            .unwrap()
+    );
+    s.release_lease("trading_cycle", "w2").await.unwrap();
+    assert!(
+        s.acquire_lease("trading_cycle", "w1", later + Duration::minutes(10), later)
+            .await
+            .unwrap()
+    );
+
+    // many workers racing for a free lease: exactly one wins
+    let s = Arc::new(s);
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.acquire_lease("race", &format!("w{i}"), until, t0)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut won = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1);
+}
+
+async fn logins_are_created_once_with_their_user(db: &Database) {
+    let s = db.store();
+    assert!(!s.admin_exists().await.unwrap());
+    let login = Login {
+        username: "admin".into(),
+        user_id: "local".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        role: "admin".into(),
+        must_change_password: true,
+        created_at: at("2026-11-28T06:00:00Z"),
+    };
+    s.create_login(&user("local", ""), &login).await.unwrap();
+    assert!(s.admin_exists().await.unwrap());
+    assert_eq!(s.get_login("admin").await.unwrap(), Some(login.clone()));
+    assert_eq!(s.get_user("local").await.unwrap().id, "local");
+    assert_eq!(s.get_login("nobody").await.unwrap(), None);
+    // a second admin login with the same name is a conflict and changes nothing
+    let e = s
+        .create_login(
+            &user("local", ""),
+            &Login {
+                password_hash: "other".into(),
+                ..login.clone()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ConflictError);
+    assert_eq!(s.get_login("admin").await.unwrap(), Some(login));
+    // an existing user gets a login without being replaced
+    with_user(&s, "bob").await;
+    s.create_login(
+        &user("bob", "ignored"),
+        &Login {
+            username: "bob".into(),
+            user_id: "bob".into(),
+            password_hash: "h".into(),
+            role: "user".into(),
+            must_change_password: false,
+            created_at: at("2026-11-28T06:00:00Z"),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.get_user("bob").await.unwrap().encrypted_private_key,
+        "v1.cafebabe.bob"
     );
 }
