@@ -321,10 +321,7 @@ async fn one_climate_day_from_forecasts_to_post_mortem() {
         "{}",
         p.ensemble_forecast_f
     );
-    assert_eq!(
-        prediction.provenance["event_ticker"],
-        EVENT
-    );
+    assert_eq!(prediction.provenance["event_ticker"], EVENT);
 
     let trades = store
         .list_trades(

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod fake_kalshi;
+
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;

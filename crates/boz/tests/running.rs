@@ -1,0 +1,481 @@
+//! The running system as processes: `boz run` on SQLite, `boz serve` and `boz worker`s sharing
+//! PostgreSQL, against a fake Kalshi (real HTTP) whose exchange answers orders late. A worker
+//! killed in the middle of a trading cycle, and a shutdown in the middle of one, leave every
+//! order recorded once; every tick runs once however many schedulers push it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+mod support;
+
+use support::fake_kalshi;
+use support::*;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use boz_common::config::DatabaseUrl;
+use boz_common::ports::{JobOutcome, OrderStatus, Store, StoredUser, TradeFilter};
+use boz_common::schemas::TradingMode;
+use boz_common::status::TradeStatus;
+use boz_store::Database;
+use serde_json::{Value, json};
+
+const MASTER: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// A `boz` process whose standard error lines are collected; killed if still running when
+/// dropped.
+struct Proc {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Proc {
+    fn start(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Proc {
+        let mut child = Command::new(BOZ)
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("LOG_FORMAT", "json")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let tx2 = tx.clone();
+        std::thread::spawn(move || {
+            for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
+        std::thread::spawn(move || {
+            for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx2.send(format!("stdout: {l}"));
+            }
+        });
+        Proc {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a line containing `needle`.
+    fn wait_for(&mut self, needle: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        if let Some(l) = self.seen.iter().find(|l| l.contains(needle)) {
+            return l.clone();
+        }
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let l = self
+                .lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no line with {needle:?}:\n{}", self.seen.join("\n")));
+            self.seen.push(l.clone());
+            if l.contains(needle) {
+                return l;
+            }
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM, then waits for the exit (within a minute); returns every line.
+    fn stop(mut self) -> String {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "exit status {status:?}");
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.seen.push(l);
+        }
+        self.seen.join("\n")
+    }
+
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The local user (automatic trading, NYC) and a fresh prediction for tomorrow's event.
+async fn seed(store: &Arc<dyn Store>) {
+    let s = boz_common::config::Settings::from_map(&Default::default()).unwrap();
+    let mut settings = serde_json::to_value(s.default_user_settings().unwrap()).unwrap();
+    settings["trading_mode"] = serde_json::to_value(TradingMode::Auto).unwrap();
+    settings["cities"] = json!(["NYC"]);
+    store
+        .create_user(&StoredUser {
+            id: "local".into(),
+            api_key_id: String::new(),
+            encrypted_private_key: String::new(),
+            settings,
+            created_at: chrono::Utc::now(),
+        })
+        .await
+        .unwrap();
+    store
+        .insert_prediction(&fake_kalshi::prediction(), &json!({}))
+        .await
+        .unwrap();
+}
+
+/// Settings for processes against the fake Kalshi (demo venue, signed requests); the weather
+/// upstreams refuse connections (their jobs fail and are recorded; trading goes on with the
+/// stored prediction).
+fn env_for(kalshi: &str, key_path: &str, db: &str) -> Vec<(String, String)> {
+    [
+        ("DATABASE_URL", db),
+        ("ENCRYPTION_KEY", MASTER),
+        ("BOZ_BIND", "127.0.0.1:0"),
+        ("TRADING_VENUE", "demo"),
+        ("KALSHI_BASE_URL", kalshi),
+        ("KALSHI_API_KEY_ID", "key-123"),
+        ("KALSHI_PRIVATE_KEY_PATH", key_path),
+        ("NWS_BASE_URL", "http://127.0.0.1:9"),
+        ("OPEN_METEO_BASE_URL", "http://127.0.0.1:9"),
+        ("OPEN_METEO_ENSEMBLE_URL", "http://127.0.0.1:9"),
+        ("OPEN_METEO_PREVIOUS_RUNS_URL", "http://127.0.0.1:9"),
+        ("HTTP_TIMEOUT_SECONDS", "10"),
+        ("JOB_HEARTBEAT_SECONDS", "1"),
+        ("JOB_LEASE_SECONDS", "5"),
+        ("JOB_TRADING_SECONDS", "3"),
+        ("JOB_MARKETS_SECONDS", "3600"),
+        ("JOB_FORECASTS_SECONDS", "3600"),
+        ("JOB_OBSERVATIONS_SECONDS", "3600"),
+        ("JOB_SETTLE_SECONDS", "3600"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
+    v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// Polls the database until `f` holds (within a minute).
+async fn until(store: &Arc<dyn Store>, what: &str, f: impl AsyncFn(&Arc<dyn Store>) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !f(store).await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn orders(store: &Arc<dyn Store>) -> Vec<boz_common::ports::OrderRecord> {
+    store
+        .orders_in(&[
+            OrderStatus::New,
+            OrderStatus::Unknown,
+            OrderStatus::Resting,
+            OrderStatus::Executed,
+            OrderStatus::Canceled,
+            OrderStatus::Rejected,
+        ])
+        .await
+        .unwrap()
+}
+
+#[test]
+fn first_start_prints_the_admin_password_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("BOZ_BIND", "127.0.0.1:0"), ("ENCRYPTION_KEY", MASTER)];
+    let mut first = Proc::start(dir.path(), &env, &["run"]);
+    let line = first.wait_for("one-time password:", Duration::from_secs(60));
+    let password = line.rsplit(' ').next().unwrap().trim().to_string();
+    assert_eq!(password.len(), 20);
+    first.wait_for("\"listening\"", Duration::from_secs(60));
+    let log = first.stop();
+    // printed once on standard output, never in a log line
+    assert_eq!(log.matches(password.as_str()).count(), 1, "{log}");
+    let login = with_store(&dir.path().join("boz.sqlite"), async |store| {
+        let logs = store.recent_logs(&Default::default()).await.unwrap();
+        assert!(logs.iter().all(|l| !l.message.contains(password.as_str())
+            && !l.data.to_string().contains(password.as_str())));
+        store.get_login("admin").await.unwrap().unwrap()
+    });
+    assert_eq!(login.user_id, "local");
+    assert_eq!(login.role, "admin");
+    assert!(login.must_change_password);
+    assert!(boz_crypto::password::verify_password(&password, &login.password_hash).unwrap());
+
+    let mut second = Proc::start(dir.path(), &env, &["run"]);
+    second.wait_for("\"listening\"", Duration::from_secs(60));
+    let log = second.stop();
+    assert!(!log.contains("one-time password"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_during_a_cycle_leaves_no_order_unrecorded() {
+    let (server, book, arrived) = fake_kalshi::start(Duration::from_secs(4)).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kalshi.pem"),
+        fake_kalshi::private_key_pem(),
+    )
+    .unwrap();
+    let db_path = dir.path().join("boz.sqlite");
+    let db = Database::open(&DatabaseUrl::Sqlite {
+        path: db_path.clone(),
+    })
+    .await
+    .unwrap();
+    db.migrate().await.unwrap();
+    let store = db.store();
+    seed(&store).await;
+    let env = env_for(
+        &format!("{}{}", server.uri(), fake_kalshi::PREFIX),
+        "kalshi.pem",
+        "sqlite://boz.sqlite",
+    );
+    let dir_path = dir.path().to_path_buf();
+    let run = tokio::task::spawn_blocking(move || {
+        let mut p = Proc::start(&dir_path, &pairs(&env), &["run"]);
+        p.wait_for("\"listening\"", Duration::from_secs(60));
+        // the first order reaches the exchange, whose answer takes 4 s: stop now
+        let coid = arrived.recv_timeout(Duration::from_secs(60)).unwrap();
+        (coid, p.stop())
+    });
+    let (coid, log) = run.await.unwrap();
+    assert!(log.contains("shutdown requested"), "{log}");
+    assert!(log.contains("waiting for running jobs"), "{log}");
+    // the process waited for the answer and recorded the fill before it exited
+    let all = orders(&store).await;
+    let o = all
+        .iter()
+        .find(|o| o.request.client_order_id == coid)
+        .unwrap();
+    assert_eq!(o.status, OrderStatus::Executed, "{o:?}");
+    assert!(o.filled.as_decimal() > rust_decimal::Decimal::ZERO);
+    assert_eq!(o.exchange_order_id.as_deref(), Some("ord-1"));
+    let trade = store.get_trade("local", &o.trade_id).await.unwrap();
+    assert_eq!(trade.record.status, TradeStatus::Executed);
+    assert_eq!(trade.record.quantity, o.filled);
+    // nothing was left between sending and recording
+    assert!(all.iter().all(|o| o.status.is_final()), "{all:?}");
+    let b = book.lock().unwrap();
+    assert!(b.posts.values().all(|n| *n == 1), "{:?}", b.posts);
+    assert_eq!(b.orders.len(), all.len());
+    drop(b);
+    db.close().await;
+}
+
+#[test]
+fn two_workers_and_a_server_on_postgres_survive_a_killed_worker() {
+    let Some((url, admin, name)) = pg_database() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (server, book, arrived) = rt.block_on(fake_kalshi::start(Duration::from_secs(6)));
+    let db_url = DatabaseUrl::parse(&url).unwrap();
+    with_database(&db_url, async |store| seed(&store).await);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kalshi.pem"),
+        fake_kalshi::private_key_pem(),
+    )
+    .unwrap();
+    let env = env_for(
+        &format!("{}{}", server.uri(), fake_kalshi::PREFIX),
+        "kalshi.pem",
+        &url,
+    );
+    let env = pairs(&env);
+    let mut serve = Proc::start(dir.path(), &env, &["serve"]);
+    serve.wait_for("\"listening\"", Duration::from_secs(60));
+    let mut workers: Vec<Proc> = (0..2)
+        .map(|_| Proc::start(dir.path(), &env, &["worker"]))
+        .collect();
+    for w in &mut workers {
+        w.wait_for("workers started", Duration::from_secs(60));
+    }
+
+    // the first order reaches the exchange (its answer takes 6 s): kill the worker whose
+    // trading cycle sent it
+    let coid = arrived.recv_timeout(Duration::from_secs(90)).unwrap();
+    let running = with_database(&db_url, async |store| {
+        store
+            .job_runs_since(
+                "trading_cycle",
+                chrono::Utc::now() - chrono::Duration::hours(1),
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.outcome == JobOutcome::Running)
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(running.len(), 1, "{running:?}");
+    let pid: u32 = running[0]
+        .worker
+        .split('-')
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let victim = workers.iter().position(|w| w.pid() == pid).unwrap();
+    let mut dead = workers.remove(victim);
+    dead.kill();
+
+    // the other worker picks the cycle up again and finds the order by its client order id
+    rt.block_on(async {
+        let db = Database::open(&db_url).await.unwrap();
+        let store = db.store();
+        until(&store, "the order to be recorded", async |s| {
+            orders(s)
+                .await
+                .iter()
+                .any(|o| o.request.client_order_id == coid && o.status == OrderStatus::Executed)
+        })
+        .await;
+        until(&store, "the killed cycle's tick to run again", async |s| {
+            let runs = s
+                .job_runs_since(
+                    "trading_cycle",
+                    chrono::Utc::now() - chrono::Duration::hours(1),
+                )
+                .await
+                .unwrap();
+            runs.iter().any(|r| {
+                r.tick == running[0].tick
+                    && r.outcome == JobOutcome::Ok
+                    && r.summary.as_ref().unwrap()["reason"]
+                        == running[0].summary.as_ref().unwrap()["reason"]
+            })
+        })
+        .await;
+        // every job the killed worker had started runs again on the survivor
+        until(&store, "the killed worker's jobs to run again", async |s| {
+            let since = chrono::Utc::now() - chrono::Duration::hours(1);
+            let mut all = Vec::new();
+            for job in boz_engine::jobs::JobKind::ALL {
+                all.extend(s.job_runs_since(job.as_str(), since).await.unwrap());
+            }
+            all.iter()
+                .filter(|r| r.outcome == JobOutcome::Running)
+                .all(|r| {
+                    all.iter().any(|o| {
+                        o.outcome != JobOutcome::Running
+                            && (&o.job, o.tick) == (&r.job, r.tick)
+                            && o.summary.as_ref().unwrap()["reason"]
+                                == r.summary.as_ref().unwrap()["reason"]
+                    })
+                })
+        })
+        .await;
+        db.close().await;
+    });
+    let _ = workers.pop().unwrap().stop();
+    let _ = serve.stop();
+
+    with_database(&db_url, async |store| {
+        // no order was duplicated: one create-order call and one stored order per decision
+        let all = orders(&store).await;
+        let b = book.lock().unwrap();
+        assert!(b.posts.values().all(|n| *n == 1), "{:?}", b.posts);
+        assert_eq!(b.orders.len(), all.len());
+        drop(b);
+        let mut ids: Vec<&str> = all
+            .iter()
+            .map(|o| o.request.client_order_id.as_str())
+            .collect();
+        ids.dedup();
+        assert_eq!(ids.len(), all.len());
+        assert!(
+            all.iter().all(|o| o.status == OrderStatus::Executed),
+            "{all:?}"
+        );
+        let trades = store
+            .list_trades(
+                "local",
+                &TradeFilter {
+                    limit: 100,
+                    ..TradeFilter::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(trades.len(), all.len());
+        // every tick ran once: per job, tick and reason at most one successful run; the only
+        // unfinished run is the killed worker's, and its tick ran again elsewhere
+        let since = chrono::Utc::now() - chrono::Duration::hours(1);
+        let mut ok: HashMap<(String, String, Value), usize> = HashMap::new();
+        let mut unfinished = Vec::new();
+        for job in boz_engine::jobs::JobKind::ALL {
+            for r in store.job_runs_since(job.as_str(), since).await.unwrap() {
+                let key = (
+                    r.job.clone(),
+                    r.tick.to_rfc3339(),
+                    r.summary
+                        .as_ref()
+                        .map_or(Value::Null, |s| s["reason"].clone()),
+                );
+                match r.outcome {
+                    JobOutcome::Ok | JobOutcome::Failed => *ok.entry(key).or_default() += 1,
+                    JobOutcome::Running => unfinished.push(r),
+                }
+            }
+        }
+        assert!(ok.values().all(|n| *n == 1), "{ok:?}");
+        assert!(ok.len() > 5, "{ok:?}");
+        // the unfinished runs are the killed worker's (its trading cycle among them), and each
+        // of their ticks ran to the end on the survivor
+        assert!(unfinished.iter().any(|r| r.id == running[0].id));
+        for r in &unfinished {
+            assert_eq!(
+                r.worker.split('-').nth(2).unwrap(),
+                pid.to_string(),
+                "{r:?}"
+            );
+            let key = (
+                r.job.clone(),
+                r.tick.to_rfc3339(),
+                r.summary
+                    .as_ref()
+                    .map_or(Value::Null, |s| s["reason"].clone()),
+            );
+            assert_eq!(ok.get(&key), Some(&1), "{key:?} did not run again");
+        }
+        // both workers ran jobs
+        let workers: std::collections::HashSet<String> = store
+            .job_runs_since("trading_cycle", since)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.worker.split('-').nth(2).unwrap().to_string())
+            .collect();
+        assert!(workers.len() >= 2, "{workers:?}");
+    });
+    drop_pg_database(&admin, &name);
+}
