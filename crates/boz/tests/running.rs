@@ -284,10 +284,11 @@ async fn shutdown_during_a_cycle_leaves_no_order_unrecorded() {
     assert_eq!(trade.record.quantity, o.filled);
     // nothing was left between sending and recording
     assert!(all.iter().all(|o| o.status.is_final()), "{all:?}");
-    let b = book.lock().unwrap();
-    assert!(b.posts.values().all(|n| *n == 1), "{:?}", b.posts);
-    assert_eq!(b.orders.len(), all.len());
-    drop(b);
+    {
+        let b = book.lock().unwrap();
+        assert!(b.posts.values().all(|n| *n == 1), "{:?}", b.posts);
+        assert_eq!(b.orders.len(), all.len());
+    }
     db.close().await;
 }
 
@@ -402,10 +403,11 @@ fn two_workers_and_a_server_on_postgres_survive_a_killed_worker() {
     with_database(&db_url, async |store| {
         // no order was duplicated: one create-order call and one stored order per decision
         let all = orders(&store).await;
-        let b = book.lock().unwrap();
-        assert!(b.posts.values().all(|n| *n == 1), "{:?}", b.posts);
-        assert_eq!(b.orders.len(), all.len());
-        drop(b);
+        {
+            let b = book.lock().unwrap();
+            assert!(b.posts.values().all(|n| *n == 1), "{:?}", b.posts);
+            assert_eq!(b.orders.len(), all.len());
+        }
         let mut ids: Vec<&str> = all
             .iter()
             .map(|o| o.request.client_order_id.as_str())
