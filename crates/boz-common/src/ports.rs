@@ -304,6 +304,22 @@ pub struct MarketSnapshot {
     pub volume: Option<Count>,
     /// Where it came from: "kalshi-ws", "kalshi-trades", "kalshi-candles", ...
     pub source: String,
+    /// The book's depth when it was recorded from a book (none from trades or candles).
+    pub depth: Option<BookDepth>,
+}
+
+/// A summary of a market's book: the size at the best YES bid and ask, and the contracts
+/// resting on each side, with the number of price levels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookDepth {
+    pub yes_bid_size: Count,
+    pub yes_ask_size: Count,
+    /// Every YES bid's contracts.
+    pub yes_bid_depth: Count,
+    /// Every YES ask's contracts (the NO bids).
+    pub yes_ask_depth: Count,
+    pub bid_levels: u32,
+    pub ask_levels: u32,
 }
 
 impl MarketSnapshot {

@@ -1,13 +1,14 @@
 //! The market feed job: every open event of each city's series and the top of book of its
-//! brackets, recorded in `market_snapshots` (the table the backtest reads). A bracket whose
+//! brackets (top of book and a depth summary), recorded in `market_snapshots` (the table the backtest reads). A bracket whose
 //! best bid or ask differs from its last recorded snapshot has "moved"; the job then asks for a
 //! trading cycle.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use boz_common::Price;
 use boz_common::city::City;
-use boz_common::ports::MarketSnapshot;
+use boz_common::ports::{BookDepth, MarketSnapshot};
 use boz_common::schemas::Side;
 use boz_kalshi::WeatherEvent;
 use boz_kalshi::book::OrderBook;
@@ -20,6 +21,23 @@ use crate::{Context, Result};
 pub struct EventBooks {
     pub event: WeatherEvent,
     pub books: Vec<OrderBook>,
+}
+
+/// The book's depth summary (the YES asks are the NO bids).
+pub fn depth(book: &OrderBook) -> BookDepth {
+    let top =
+        |side: Side| Price::new(rust_decimal::Decimal::new(99, 2)).map(|p| book.depth_to(side, p));
+    let size =
+        |x: Option<(Price, boz_common::Count)>| x.map_or(boz_common::Count::ZERO, |(_, c)| c);
+    BookDepth {
+        yes_bid_size: size(book.best_bid(Side::Yes)),
+        yes_ask_size: size(book.best_ask(Side::Yes)),
+        // buying NO takes the YES bids; buying YES takes the YES asks
+        yes_bid_depth: top(Side::No).unwrap_or(boz_common::Count::ZERO),
+        yes_ask_depth: top(Side::Yes).unwrap_or(boz_common::Count::ZERO),
+        bid_levels: book.levels(Side::Yes),
+        ask_levels: book.levels(Side::No),
+    }
 }
 
 /// Every bracket's top of book as a snapshot (the YES ask is 1 − the best NO bid).
@@ -41,6 +59,7 @@ pub fn snapshots(e: &WeatherEvent, books: &[OrderBook]) -> Vec<MarketSnapshot> {
                 last_price: None,
                 volume: None,
                 source: "kalshi-rest".into(),
+                depth: Some(depth(book)),
             })
         })
         .collect()

@@ -216,6 +216,15 @@ impl OrderBook {
             .collect()
     }
 
+    /// How many price levels rest on `side`'s bids.
+    pub fn levels(&self, side: Side) -> u32 {
+        let n = match side {
+            Side::Yes => self.yes.len(),
+            Side::No => self.no.len(),
+        };
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
     /// Contracts available to buy `side` at `limit` or better.
     pub fn depth_to(&self, side: Side, limit: Price) -> Count {
         self.asks(side)

@@ -728,6 +728,11 @@ macro_rules! impl_repositories {
                     .transpose()
                     .map_err(|e| invalid_row("volume", e))?,
                 source: col(row, "source")?,
+                depth: {
+                    let d: Option<Json<Value>> = col(row, "depth")?;
+                    d.map(|Json(v)| serde_json::from_value(v).map_err(|e| invalid_row("depth", e)))
+                        .transpose()?
+                },
             })
         }
 
@@ -744,7 +749,7 @@ macro_rules! impl_repositories {
                     new += sqlx::query(
                         "INSERT INTO market_snapshots (city, event_date, event_ticker, ticker, \
                          lower_bound_f, upper_bound_f, as_of, yes_bid, yes_ask, last_price, \
-                         volume, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                         volume, source, depth) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                          ON CONFLICT (ticker, as_of, source) DO NOTHING",
                     )
                     .bind(m.city.as_str())
@@ -759,6 +764,7 @@ macro_rules! impl_repositories {
                     .bind(money(m.last_price))
                     .bind(m.volume.map(|v| bind_money(v.as_decimal())))
                     .bind(&m.source)
+                    .bind(m.depth.as_ref().map(Json))
                     .execute(&mut *tx)
                     .await
                     .map_err(|e| db_error("insert market snapshots", e))?

@@ -546,14 +546,26 @@ async fn market_snapshots_round_trip_exact_prices(db: &Database) {
         last_price: None,
         volume: Some(Count::parse("1520.5").unwrap()),
         source: "kalshi-trades".into(),
+        depth: None,
     };
     let batch = vec![
-        snap(
-            "KXHIGHNY-26FEB17-B40.5",
-            Some(40),
-            Some(41),
-            "2026-02-17T01:00:00Z",
-        ),
+        MarketSnapshot {
+            source: "kalshi-rest".into(),
+            depth: Some(BookDepth {
+                yes_bid_size: Count::parse("12.5").unwrap(),
+                yes_ask_size: Count::parse("3").unwrap(),
+                yes_bid_depth: Count::parse("112.5").unwrap(),
+                yes_ask_depth: Count::parse("40").unwrap(),
+                bid_levels: 4,
+                ask_levels: 2,
+            }),
+            ..snap(
+                "KXHIGHNY-26FEB17-B40.5",
+                Some(40),
+                Some(41),
+                "2026-02-17T01:00:00Z",
+            )
+        },
         snap(
             "KXHIGHNY-26FEB17-T40",
             None,
@@ -578,6 +590,7 @@ async fn market_snapshots_round_trip_exact_prices(db: &Database) {
         got[0], batch[2],
         "ordered by ticker then time; exact prices"
     );
+    assert_eq!(got[1], batch[0], "the depth summary round-trips");
     assert_eq!(got[2], batch[1]);
     assert_eq!(
         got[0].mid_or_last().unwrap().normalize().to_string(),

@@ -293,6 +293,10 @@ async fn one_climate_day_from_forecasts_to_post_mortem() {
         assert_eq!(s.yes_bid.unwrap().as_decimal(), "0.03".parse().unwrap());
         assert_eq!(s.yes_ask.unwrap().as_decimal(), "0.05".parse().unwrap());
         assert_eq!(s.as_of, clock.now());
+        let d = s.depth.as_ref().unwrap();
+        assert_eq!(d.yes_bid_size.as_decimal(), Decimal::from(100));
+        assert_eq!(d.yes_ask_size.as_decimal(), Decimal::from(100));
+        assert_eq!((d.bid_levels, d.ask_levels), (1, 1));
     }
 
     // ---- forecasts → prediction → trading cycle (each asks for the next)

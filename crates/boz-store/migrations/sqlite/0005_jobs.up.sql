@@ -1,6 +1,7 @@
 -- The running system (issue 8): every pipeline job run (for health reporting and to show that
 -- each scheduled tick ran once), leases that keep one job from running twice at once across
 -- workers, and sign-in names with password hashes (the admin created at first start).
+-- The market feed also records a depth summary of each book.
 -- The job queue's own tables belong to apalis and live apart (a separate SQLite file).
 CREATE TABLE job_runs (
     id TEXT PRIMARY KEY NOT NULL,
@@ -31,3 +32,5 @@ CREATE TABLE user_logins (
     created_at TEXT NOT NULL
 );
 CREATE INDEX ix_user_logins_user_id ON user_logins (user_id);
+
+ALTER TABLE market_snapshots ADD COLUMN depth TEXT;

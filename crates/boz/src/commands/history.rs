@@ -364,6 +364,7 @@ async fn import_city(store: &Arc<dyn Store>, city: &City, opts: &Options<'_>) ->
                 last_price: None,
                 volume: None,
                 source: source.to_string(),
+                depth: None,
             };
             // Every bracket of an event gets a row from each source that covers the event, so
             // the stored ladder is whole; a bracket with no trade (or candle) by the decision
