@@ -641,6 +641,9 @@ pub enum JobOutcome {
     Running,
     Ok,
     Failed,
+    /// Not run: a run of the same job was still going in the same process (the tick is
+    /// covered by it).
+    Skipped,
 }
 
 impl JobOutcome {
@@ -649,6 +652,7 @@ impl JobOutcome {
             JobOutcome::Running => "running",
             JobOutcome::Ok => "ok",
             JobOutcome::Failed => "failed",
+            JobOutcome::Skipped => "skipped",
         }
     }
 }
@@ -660,6 +664,7 @@ impl std::str::FromStr for JobOutcome {
             "running" => Ok(JobOutcome::Running),
             "ok" => Ok(JobOutcome::Ok),
             "failed" => Ok(JobOutcome::Failed),
+            "skipped" => Ok(JobOutcome::Skipped),
             other => Err(format!("unknown job outcome {other:?}")),
         }
     }
@@ -682,13 +687,15 @@ pub struct JobRun {
     pub summary: Option<Value>,
 }
 
-/// The health view of one job: its newest run and its newest successful run.
+/// The health view of one job: its newest run, its newest finished run (ok or failed; a run may
+/// still be going), and its newest successful run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobStatus {
     pub job: String,
     /// When the job first ran.
     pub first_started_at: DateTime<Utc>,
     pub last: JobRun,
+    pub last_finished: Option<JobRun>,
     pub last_ok: Option<JobRun>,
 }
 

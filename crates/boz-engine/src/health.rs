@@ -5,7 +5,8 @@
 //! NOTIFY_SOURCE_DOWN_MINUTES for a city (every source down); the market feed older than three
 //! market intervals while Kalshi has been read before; a job whose last run failed and has not
 //! succeeded since for three of its intervals. A single source down is reported but keeps the
-//! system healthy (the model works without it).
+//! system healthy (the model works without it); the sources that failed at the newest fetch are
+//! listed with their error and since when they have been down.
 
 use std::collections::BTreeMap;
 
@@ -141,6 +142,37 @@ pub async fn check(svc: &Services) -> Health {
             feed.map_or("none".into(), |t| t.to_rfc3339())
         ));
     }
+    // which sources failed at the newest forecast fetch, and since when they have been down
+    // (their newest stored forecast; if none, the first fetch)
+    let mut down = Vec::new();
+    if let Some(f) = statuses
+        .iter()
+        .find(|s| s.job == JobKind::FetchForecasts.as_str())
+        && let Some(done) = &f.last_finished
+        && let Some(errors) = done
+            .summary
+            .as_ref()
+            .and_then(|v| v.get("errors"))
+            .and_then(Value::as_array)
+    {
+        for e in errors {
+            let source = e["source"].as_str().unwrap_or_default();
+            let city = e["city"].as_str().unwrap_or_default();
+            let last_ok = match boz_common::CityCode::parse(city) {
+                Ok(code) => crate::weather::last_stored(store, &code, source, now)
+                    .await
+                    .ok()
+                    .flatten(),
+                Err(_) => None,
+            };
+            down.push(json!({
+                "source": source, "city": city, "error": e["error"],
+                "last_ok": last_ok,
+                "down_since": last_ok.unwrap_or(f.first_started_at),
+                "checked_at": done.started_at,
+            }));
+        }
+    }
     let mut jobs = Vec::new();
     for s in &statuses {
         let every = JobKind::ALL
@@ -152,11 +184,14 @@ pub async fn check(svc: &Services) -> Health {
             .last_ok
             .as_ref()
             .map_or(s.first_started_at, |r| r.started_at);
-        if s.last.outcome == JobOutcome::Failed && now - good_since > Duration::seconds(3 * every) {
+        if let Some(f) = &s.last_finished
+            && f.outcome == JobOutcome::Failed
+            && now - good_since > Duration::seconds(3 * every)
+        {
             reasons.push(format!(
                 "job {} failing: {}",
                 s.job,
-                s.last.error.clone().unwrap_or_default()
+                f.error.clone().unwrap_or_default()
             ));
         }
         jobs.push(json!({
@@ -164,6 +199,8 @@ pub async fn check(svc: &Services) -> Health {
             "last_run": {"tick": s.last.tick, "started_at": s.last.started_at, "finished_at": s.last.finished_at,
                           "duration_ms": s.last.duration_ms, "outcome": s.last.outcome, "error": s.last.error,
                           "worker": s.last.worker},
+            "last_finished": s.last_finished.as_ref().map(|f| json!({
+                "tick": f.tick, "finished_at": f.finished_at, "outcome": f.outcome, "error": f.error})),
             "last_ok_at": s.last_ok.as_ref().and_then(|r| r.finished_at),
             "first_run_at": s.first_started_at,
         }));
@@ -190,6 +227,7 @@ pub async fn check(svc: &Services) -> Health {
             "time": now,
             "database": {"backend": store.backend(), "reachable": true},
             "forecasts": sources,
+            "sources_down": down,
             "market_feed": {"latest_snapshot_at": feed, "age_seconds": age(now, feed)},
             "jobs": jobs,
             "trading": trading,

@@ -88,11 +88,13 @@ impl Job {
     }
 }
 
-/// What a job did (stored as the run's summary) and the jobs it asks for.
+/// What a job did (stored as the run's summary), the jobs it asks for, and whether it failed
+/// all the same (a fetch whose every source failed keeps the per-source errors in its summary).
 #[derive(Debug, Default)]
 pub struct Done {
     pub summary: Value,
     pub next: Vec<Job>,
+    pub failed: Option<String>,
 }
 
 /// Runs one job's work.
@@ -101,20 +103,21 @@ pub async fn execute(svc: &Services, job: &Job) -> Result<Done> {
     match job.kind {
         JobKind::FetchForecasts => {
             let r = crate::weather::fetch_forecasts(svc, &cities, None).await?;
-            let errors: Vec<String> = r
+            let errors: Vec<Value> = r
                 .errors
                 .iter()
-                .map(|(s, c, e)| format!("{s} for {c}: {}", e.message))
+                .map(|(s, c, e)| json!({"source": s, "city": c, "error": e.message}))
                 .collect();
-            if r.data.is_empty() && !errors.is_empty() {
-                return Err(EngineError::failed(format!(
-                    "every weather source failed: {}",
-                    errors.join("; ")
-                )));
-            }
+            let all_failed = r.data.is_empty() && !errors.is_empty();
             Ok(Done {
                 summary: json!({"forecasts": r.data.len(), "new": r.new, "duplicate": r.duplicate, "errors": errors}),
-                next: vec![job.follow(JobKind::Predict)],
+                next: if all_failed {
+                    Vec::new()
+                } else {
+                    vec![job.follow(JobKind::Predict)]
+                },
+                failed: all_failed
+                    .then(|| format!("every weather source failed ({} errors)", errors.len())),
             })
         }
         JobKind::FetchObservations => {
@@ -134,6 +137,7 @@ pub async fn execute(svc: &Services, job: &Job) -> Result<Done> {
             Ok(Done {
                 summary: json!({"observed": maxima, "errors": errors}),
                 next: vec![job.follow(JobKind::Predict)],
+                failed: None,
             })
         }
         JobKind::RecordMarkets => {
@@ -147,6 +151,7 @@ pub async fn execute(svc: &Services, job: &Job) -> Result<Done> {
             Ok(Done {
                 summary: serde_json::to_value(&r)?,
                 next,
+                failed: None,
             })
         }
         JobKind::Predict => {
@@ -170,14 +175,25 @@ pub async fn execute(svc: &Services, job: &Job) -> Result<Done> {
             Ok(Done {
                 summary: json!({"predictions": made, "failures": r.failures}),
                 next,
+                failed: None,
             })
         }
         JobKind::TradingCycle => {
             let engine = crate::trading::pipeline_engine(svc)?;
             let r = engine.cycle(false).await?;
+            let mut refusals: Vec<&str> = r
+                .candidates
+                .iter()
+                .filter(|c| c.verdict.starts_with("refused"))
+                .map(|c| c.verdict.as_str())
+                .collect();
+            refusals.sort_unstable();
+            refusals.dedup();
             Ok(Done {
+                failed: None,
                 summary: json!({
                     "candidates": r.candidates.len(),
+                    "refusals": refusals,
                     "orders": r.orders.iter().map(|o| json!({"client_order_id": o.request.client_order_id, "status": o.status.as_str(), "filled": o.filled})).collect::<Vec<_>>(),
                     "queued": r.queued,
                     "expired": r.expired,
@@ -193,6 +209,7 @@ pub async fn execute(svc: &Services, job: &Job) -> Result<Done> {
             Ok(Done {
                 summary: json!({"expired": expired}),
                 next: Vec::new(),
+                failed: None,
             })
         }
         JobKind::Reconcile => {
@@ -209,6 +226,7 @@ pub async fn execute(svc: &Services, job: &Job) -> Result<Done> {
             Ok(Done {
                 summary: json!({"mismatches": mismatches}),
                 next: Vec::new(),
+                failed: None,
             })
         }
         JobKind::Settle => {
@@ -217,6 +235,7 @@ pub async fn execute(svc: &Services, job: &Job) -> Result<Done> {
                 return Ok(Done {
                     summary: json!({"skipped": "every city's last day is settled"}),
                     next: Vec::new(),
+                    failed: None,
                 });
             }
             let r = crate::settle::settle(svc, &due, None).await?;
@@ -228,6 +247,7 @@ pub async fn execute(svc: &Services, job: &Job) -> Result<Done> {
                     "errors": r.errors,
                 }),
                 next: Vec::new(),
+                failed: None,
             })
         }
     }

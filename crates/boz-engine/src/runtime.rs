@@ -43,6 +43,32 @@ pub struct Runner {
     /// Cancelled at shutdown: jobs that only read upstreams and store idempotent data stop;
     /// trading, reconciliation and approvals run to the end.
     stop: CancellationToken,
+    /// The kinds running in this process: a tick of a kind still running is skipped (a fetch
+    /// slower than its interval would otherwise pile up behind the rate limits).
+    busy: Arc<std::sync::Mutex<HashSet<JobKind>>>,
+}
+
+/// Marks a kind busy for as long as it lives (also when the job panics).
+struct Busy {
+    set: Arc<std::sync::Mutex<HashSet<JobKind>>>,
+    kind: JobKind,
+}
+
+impl Busy {
+    fn take(set: &Arc<std::sync::Mutex<HashSet<JobKind>>>, kind: JobKind) -> Option<Busy> {
+        let mut s = set.lock().unwrap_or_else(|p| p.into_inner());
+        s.insert(kind).then(|| Busy {
+            set: set.clone(),
+            kind,
+        })
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut s = self.set.lock().unwrap_or_else(|p| p.into_inner());
+        s.remove(&self.kind);
+    }
 }
 
 impl Runner {
@@ -58,6 +84,7 @@ impl Runner {
             queue,
             tracker: TaskTracker::new(),
             stop,
+            busy: Arc::default(),
         }
     }
 
@@ -102,6 +129,34 @@ impl Runner {
 
     async fn run_one(&self, job: &Job) -> Result<(JobOutcome, Vec<Job>)> {
         let store = &self.svc.store;
+        // trading cycles wait for each other (the lease); other kinds coalesce
+        let _busy = if job.kind == JobKind::TradingCycle {
+            None
+        } else {
+            match Busy::take(&self.busy, job.kind) {
+                Some(b) => Some(b),
+                None => {
+                    let now = self.svc.clock.now();
+                    store
+                        .start_job_run(&JobRun {
+                            id: uuid::Uuid::new_v4().to_string(),
+                            job: job.kind.as_str().to_string(),
+                            tick: job.tick,
+                            worker: self.worker.clone(),
+                            started_at: now,
+                            finished_at: Some(now),
+                            duration_ms: Some(0),
+                            outcome: JobOutcome::Skipped,
+                            error: None,
+                            summary: Some(json!({"reason": job.reason,
+                                "skipped": "a run of this job is still going in this process"})),
+                        })
+                        .await?;
+                    tracing::info!(target: "SYSTEM", job = %job.kind.as_str(), tick = %job.tick, "skipped: the previous run is still going");
+                    return Ok((JobOutcome::Skipped, Vec::new()));
+                }
+            }
+        };
         let run = JobRun {
             id: uuid::Uuid::new_v4().to_string(),
             job: job.kind.as_str().to_string(),
@@ -130,11 +185,20 @@ impl Runner {
         };
         let finished = self.svc.clock.now();
         let (outcome, error, summary, next) = match result {
-            Ok(Done { mut summary, next }) => {
+            Ok(Done {
+                mut summary,
+                next,
+                failed,
+            }) => {
                 if let Some(m) = summary.as_object_mut() {
                     m.insert("reason".into(), json!(job.reason));
                 }
-                (JobOutcome::Ok, None, Some(summary), next)
+                let outcome = if failed.is_some() {
+                    JobOutcome::Failed
+                } else {
+                    JobOutcome::Ok
+                };
+                (outcome, failed, Some(summary), next)
             }
             Err(e) => (
                 JobOutcome::Failed,

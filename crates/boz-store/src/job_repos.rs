@@ -104,6 +104,15 @@ macro_rules! impl_job_repositories {
                 .await
                 .map_err(|e| db_error("read job runs", e))?;
                 let ok: Vec<JobRun> = ok.iter().map(job_run_from_row).collect::<Result<_, _>>()?;
+                let finished = sqlx::query(
+                    "SELECT * FROM job_runs r WHERE r.outcome IN ('ok', 'failed') AND r.started_at = \
+                     (SELECT MAX(started_at) FROM job_runs WHERE job = r.job AND outcome IN ('ok', 'failed'))",
+                )
+                .fetch_all(&self.read)
+                .await
+                .map_err(|e| db_error("read job runs", e))?;
+                let finished: Vec<JobRun> =
+                    finished.iter().map(job_run_from_row).collect::<Result<_, _>>()?;
                 let first = sqlx::query(
                     "SELECT * FROM job_runs r WHERE r.started_at = \
                      (SELECT MIN(started_at) FROM job_runs WHERE job = r.job)",
@@ -119,11 +128,18 @@ macro_rules! impl_job_repositories {
                         continue; // two runs started at the same instant: one is enough
                     }
                     let last_ok = ok.iter().find(|r| r.job == last.job).cloned();
+                    let last_finished = finished.iter().find(|r| r.job == last.job).cloned();
                     let first_started_at = first
                         .iter()
                         .find(|r| r.job == last.job)
                         .map_or(last.started_at, |r| r.started_at);
-                    out.push(JobStatus { job: last.job.clone(), first_started_at, last, last_ok });
+                    out.push(JobStatus {
+                        job: last.job.clone(),
+                        first_started_at,
+                        last,
+                        last_finished,
+                        last_ok,
+                    });
                 }
                 Ok(out)
             }

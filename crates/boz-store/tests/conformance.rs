@@ -1437,9 +1437,11 @@ async fn job_runs_are_recorded_and_summarised(db: &Database) {
     assert_eq!(ok.duration_ms, Some(2500));
     assert_eq!(ok.summary, Some(json!({"settled": 2})));
     assert_eq!(settle.first_started_at, at("2026-11-28T06:00:01Z"));
+    assert_eq!(settle.last_finished.as_ref().unwrap().id, "b");
     let predict = statuses.iter().find(|j| j.job == "predict").unwrap();
     assert_eq!(predict.last.outcome, JobOutcome::Running);
     assert!(predict.last_ok.is_none());
+    assert!(predict.last_finished.is_none());
     let since = s
         .job_runs_since("settle", at("2026-11-28T06:00:00Z"))
         .await

@@ -130,6 +130,15 @@ impl Drop for Proc {
 
 /// The local user (automatic trading, NYC) and a fresh prediction for tomorrow's event.
 async fn seed(store: &Arc<dyn Store>) {
+    seed_user(store).await;
+    store
+        .insert_prediction(&fake_kalshi::prediction(), &json!({}))
+        .await
+        .unwrap();
+}
+
+/// The local user: automatic trading, NYC.
+async fn seed_user(store: &Arc<dyn Store>) {
     let s = boz_common::config::Settings::from_map(&Default::default()).unwrap();
     let mut settings = serde_json::to_value(s.default_user_settings().unwrap()).unwrap();
     settings["trading_mode"] = serde_json::to_value(TradingMode::Auto).unwrap();
@@ -142,10 +151,6 @@ async fn seed(store: &Arc<dyn Store>) {
             settings,
             created_at: chrono::Utc::now(),
         })
-        .await
-        .unwrap();
-    store
-        .insert_prediction(&fake_kalshi::prediction(), &json!({}))
         .await
         .unwrap();
 }
@@ -429,8 +434,8 @@ fn two_workers_and_a_server_on_postgres_survive_a_killed_worker() {
             .await
             .unwrap();
         assert_eq!(trades.len(), all.len());
-        // every tick ran once: per job, tick and reason at most one successful run; the only
-        // unfinished run is the killed worker's, and its tick ran again elsewhere
+        // every tick ran once: per job, tick and reason at most one finished run (ok, failed, or
+        // skipped because a run of the same job was going in that process)
         let since = chrono::Utc::now() - chrono::Duration::hours(1);
         let mut ok: HashMap<(String, String, Value), usize> = HashMap::new();
         let mut unfinished = Vec::new();
@@ -444,8 +449,8 @@ fn two_workers_and_a_server_on_postgres_survive_a_killed_worker() {
                         .map_or(Value::Null, |s| s["reason"].clone()),
                 );
                 match r.outcome {
-                    JobOutcome::Ok | JobOutcome::Failed => *ok.entry(key).or_default() += 1,
                     JobOutcome::Running => unfinished.push(r),
+                    _ => *ok.entry(key).or_default() += 1,
                 }
             }
         }
@@ -480,4 +485,120 @@ fn two_workers_and_a_server_on_postgres_survive_a_killed_worker() {
         assert!(workers.len() >= 2, "{workers:?}");
     });
     drop_pg_database(&admin, &name);
+}
+
+async fn get_health(address: &str) -> (u16, Value) {
+    let r = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .get(format!("http://{address}/health"))
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_weather_down_it_keeps_running_reports_why_and_never_trades_on_stale_data() {
+    let (server, book, _arrived) = fake_kalshi::start(Duration::from_millis(10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("kalshi.pem"),
+        fake_kalshi::private_key_pem(),
+    )
+    .unwrap();
+    let db = Database::open(&DatabaseUrl::Sqlite {
+        path: dir.path().join("boz.sqlite"),
+    })
+    .await
+    .unwrap();
+    db.migrate().await.unwrap();
+    let store = db.store();
+    seed_user(&store).await;
+    // the only prediction is five hours old (MAX_PREDICTION_AGE_MINUTES is 60 here)
+    let mut old = serde_json::to_value(fake_kalshi::prediction()).unwrap();
+    old["generated_at"] = json!(chrono::Utc::now() - chrono::Duration::hours(5));
+    store
+        .insert_prediction(&serde_json::from_value(old).unwrap(), &json!({}))
+        .await
+        .unwrap();
+    let mut env = env_for(
+        &format!("{}{}", server.uri(), fake_kalshi::PREFIX),
+        "kalshi.pem",
+        "sqlite://boz.sqlite",
+    );
+    env.retain(|(k, _)| k != "JOB_FORECASTS_SECONDS");
+    env.push(("JOB_FORECASTS_SECONDS".into(), "5".into()));
+    env.push(("WEATHER_FETCH_CONCURRENCY".into(), "16".into()));
+    env.push(("NWS_RATE_LIMIT_PER_SECOND".into(), "50".into()));
+    env.push(("MAX_PREDICTION_AGE_MINUTES".into(), "60".into()));
+    let dir_path = dir.path().to_path_buf();
+    let mut p = tokio::task::spawn_blocking(move || {
+        let mut p = Proc::start(&dir_path, &pairs(&env), &["run"]);
+        p.wait_for("\"listening\"", Duration::from_secs(60));
+        p
+    })
+    .await
+    .unwrap();
+    let line = p.wait_for("\"listening\"", Duration::from_secs(1));
+    let v: Value = serde_json::from_str(&line).unwrap();
+    let address = v["data"]["address"].as_str().unwrap().to_string();
+
+    // health turns 503 once every forecast source has failed for three intervals, naming them
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let body = loop {
+        let (code, body) = get_health(&address).await;
+        if code == 503 {
+            break body;
+        }
+        assert_eq!(code, 200);
+        assert!(Instant::now() < deadline, "never unhealthy: {body}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(body["status"], "degraded");
+    let reasons = body["reasons"].to_string();
+    assert!(reasons.contains("job fetch_forecasts failing"), "{reasons}");
+    let down = body["sources_down"].as_array().unwrap();
+    let nws = down
+        .iter()
+        .find(|d| d["source"] == "NWS" && d["city"] == "NYC")
+        .unwrap_or_else(|| panic!("{down:?}"));
+    assert!(
+        nws["error"].as_str().unwrap().contains("cannot reach"),
+        "{nws}"
+    );
+    assert!(nws["down_since"].is_string());
+    assert!(nws["last_ok"].is_null());
+    assert_eq!(body["database"]["reachable"], true);
+
+    // the trading cycle still runs, and refuses the stale prediction
+    until(
+        &store,
+        "a trading cycle that refused the stale prediction",
+        async |s| {
+            s.job_runs_since(
+                "trading_cycle",
+                chrono::Utc::now() - chrono::Duration::hours(1),
+            )
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| {
+                r.outcome == JobOutcome::Ok
+                    && r.summary.as_ref().unwrap()["refusals"]
+                        .to_string()
+                        .contains("older than 60 minutes")
+            })
+        },
+    )
+    .await;
+    // still serving; retries back off
+    let (code, _) = get_health(&address).await;
+    assert_eq!(code, 503);
+    let log = tokio::task::spawn_blocking(move || p.stop()).await.unwrap();
+    assert!(log.contains("retry_in_ms"), "{log}");
+    assert!(orders(&store).await.is_empty());
+    assert!(book.lock().unwrap().posts.is_empty());
+    db.close().await;
 }

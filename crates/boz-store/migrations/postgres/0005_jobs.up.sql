@@ -11,7 +11,7 @@ CREATE TABLE job_runs (
     started_at TIMESTAMPTZ NOT NULL,
     finished_at TIMESTAMPTZ,
     duration_ms BIGINT,
-    outcome TEXT NOT NULL CHECK (outcome IN ('running', 'ok', 'failed')),
+    outcome TEXT NOT NULL CHECK (outcome IN ('running', 'ok', 'failed', 'skipped')),
     error TEXT,
     summary JSONB
 );

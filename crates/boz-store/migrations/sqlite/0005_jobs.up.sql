@@ -11,7 +11,7 @@ CREATE TABLE job_runs (
     started_at TEXT NOT NULL,
     finished_at TEXT,
     duration_ms INTEGER,
-    outcome TEXT NOT NULL CHECK (outcome IN ('running', 'ok', 'failed')),
+    outcome TEXT NOT NULL CHECK (outcome IN ('running', 'ok', 'failed', 'skipped')),
     error TEXT,
     summary TEXT
 );
