@@ -368,9 +368,9 @@ pub const SETTINGS: &[SettingSpec] = &[
     ),
     spec(
         "JOB_LEASE_SECONDS",
-        Some("600"),
+        Some("60"),
         false,
-        "Longest a trading cycle may hold its lease (one cycle at a time across workers)",
+        "Trading cycle lease (one cycle at a time across workers), renewed while the cycle runs; a dead worker's lease expires after this",
     ),
     spec(
         "WORKER_CONCURRENCY",

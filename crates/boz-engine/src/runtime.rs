@@ -16,7 +16,7 @@ use boz_common::ports::{JobOutcome, JobRun};
 use chrono::Utc;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
+use tokio_util::task::{AbortOnDropHandle, TaskTracker};
 
 use crate::jobs::{self, Done, Job, JobKind};
 use crate::queue::Queue;
@@ -157,8 +157,33 @@ impl Runner {
                 }
             }
         };
+        let run_id = uuid::Uuid::new_v4().to_string();
+        // a trading cycle starts (and is recorded) once it holds the lease, and gives it back
+        // after its end is recorded: recorded cycles never overlap
+        if job.kind == JobKind::TradingCycle
+            && let Err(e) = self.acquire_trading_lease(&run_id).await
+        {
+            let now = self.svc.clock.now();
+            store
+                .start_job_run(&JobRun {
+                    id: run_id,
+                    job: job.kind.as_str().to_string(),
+                    tick: job.tick,
+                    worker: self.worker.clone(),
+                    started_at: now,
+                    finished_at: Some(now),
+                    duration_ms: Some(0),
+                    outcome: JobOutcome::Failed,
+                    error: Some(e.to_string()),
+                    summary: Some(json!({"reason": job.reason})),
+                })
+                .await?;
+            return Ok((JobOutcome::Failed, Vec::new()));
+        }
+        // renewed while the cycle runs; a dead holder's lease expires after JOB_LEASE_SECONDS
+        let _renew = (job.kind == JobKind::TradingCycle).then(|| self.renew_trading_lease(&run_id));
         let run = JobRun {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: run_id,
             job: job.kind.as_str().to_string(),
             tick: job.tick,
             worker: self.worker.clone(),
@@ -172,11 +197,9 @@ impl Runner {
         store.start_job_run(&run).await?;
         tracing::info!(target: "SYSTEM", job = %job.kind.as_str(), tick = %job.tick, reason = %job.reason, worker = %self.worker, "job started");
         let result = match job.kind {
-            JobKind::TradingCycle => {
-                self.with_lease(&run.id, jobs::execute(&self.svc, job))
-                    .await
+            JobKind::TradingCycle | JobKind::Reconcile | JobKind::ExpireApprovals => {
+                jobs::execute(&self.svc, job).await
             }
-            JobKind::Reconcile | JobKind::ExpireApprovals => jobs::execute(&self.svc, job).await,
             // reads and idempotent writes (each settlement is one transaction): safe to stop
             _ => tokio::select! {
                 r = jobs::execute(&self.svc, job) => r,
@@ -216,6 +239,11 @@ impl Runner {
                 summary.as_ref(),
             )
             .await?;
+        if job.kind == JobKind::TradingCycle
+            && let Err(e) = store.release_lease(TRADING_LEASE, &run.id).await
+        {
+            tracing::warn!(target: "SYSTEM", error = %e, "trading lease not released (it expires)");
+        }
         match &error {
             None => {
                 tracing::info!(target: "SYSTEM", job = %job.kind.as_str(), tick = %job.tick, "job done")
@@ -227,13 +255,36 @@ impl Runner {
         Ok((outcome, next))
     }
 
-    /// Runs `work` holding the trading lease, waiting for it while another worker's cycle
-    /// holds it (at most the lease's length, after which a dead holder's lease has expired).
-    async fn with_lease<T>(
-        &self,
-        holder: &str,
-        work: impl std::future::Future<Output = Result<T>>,
-    ) -> Result<T> {
+    /// Renews `holder`'s trading lease every third of its length until dropped.
+    fn renew_trading_lease(&self, holder: &str) -> AbortOnDropHandle<()> {
+        let store = self.svc.store.clone();
+        let holder = holder.to_string();
+        let length = chrono::Duration::seconds(i64::from(self.svc.settings.job_lease_seconds));
+        let every = length.to_std().unwrap_or(Duration::from_secs(60)) / 3;
+        AbortOnDropHandle::new(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let now = Utc::now();
+                match store
+                    .acquire_lease(TRADING_LEASE, &holder, now + length, now)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(target: "SYSTEM", "trading lease lost (expired before renewal)");
+                        break;
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: "SYSTEM", error = %e, "trading lease not renewed")
+                    }
+                }
+            }
+        }))
+    }
+
+    /// Takes the trading lease for `holder`, waiting while another worker's cycle holds it (at
+    /// most the lease's length, after which a dead holder's lease has expired).
+    async fn acquire_trading_lease(&self, holder: &str) -> Result<()> {
         let store = &self.svc.store;
         let length = chrono::Duration::seconds(i64::from(self.svc.settings.job_lease_seconds));
         let give_up = Utc::now() + length + chrono::Duration::seconds(5);
@@ -243,7 +294,7 @@ impl Runner {
                 .acquire_lease(TRADING_LEASE, holder, now + length, now)
                 .await?
             {
-                break;
+                return Ok(());
             }
             if now > give_up {
                 return Err(EngineError::failed(
@@ -252,11 +303,6 @@ impl Runner {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        let result = work.await;
-        if let Err(e) = store.release_lease(TRADING_LEASE, holder).await {
-            tracing::warn!(target: "SYSTEM", error = %e, "trading lease not released (it expires)");
-        }
-        result
     }
 }
 

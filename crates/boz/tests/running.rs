@@ -474,6 +474,19 @@ fn two_workers_and_a_server_on_postgres_survive_a_killed_worker() {
             );
             assert_eq!(ok.get(&key), Some(&1), "{key:?} did not run again");
         }
+        // trading cycles never overlapped: each finished one started after the one before ended
+        let mut cycles: Vec<_> = store
+            .job_runs_since("trading_cycle", since)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.outcome == JobOutcome::Ok)
+            .collect();
+        cycles.sort_by_key(|r| r.started_at);
+        assert!(cycles.len() > 2, "{cycles:?}");
+        for w in cycles.windows(2) {
+            assert!(w[1].started_at >= w[0].finished_at.unwrap(), "{w:?}");
+        }
         // both workers ran jobs
         let workers: std::collections::HashSet<String> = store
             .job_runs_since("trading_cycle", since)

@@ -68,26 +68,23 @@ async fn health(State(svc): State<Services>) -> (StatusCode, Json<Value>) {
     (code, Json(h.body))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Resolves on SIGINT or SIGTERM. The handlers are installed at once (a signal that arrives
+/// before the future is first polled is not lost, and never kills the process).
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
         }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutdown requested");
+        tracing::info!("shutdown requested");
+    })
 }
 
 pub async fn run(role: Role) -> Result<()> {
+    let shutdown = shutdown_signal()?;
     let settings = setup::settings()?;
     let key = setup::master_key(&settings)?;
     let telemetry = setup::telemetry(&settings, vec![key.text.to_string()])?;
@@ -155,11 +152,11 @@ pub async fn run(role: Role) -> Result<()> {
         let address = listener.local_addr()?;
         tracing::info!(address = %address, "listening");
         axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(shutdown)
             .await
             .context("HTTP server failed")?;
     } else {
-        shutdown_signal().await;
+        shutdown.await;
     }
     stop.cancel();
     let _ = scheduler.await;
