@@ -10,6 +10,7 @@
 //! - [`jobs`]: the job kinds and how one run is executed and recorded in `job_runs`;
 //! - [`schedule`]: which ticks are due; [`queue`]: the job queue (apalis on a SQLite file of its
 //!   own, or in the `apalis` schema on PostgreSQL); [`runtime`]: scheduler and workers;
+//! - [`watch`]: the WebSocket book watch that asks for a trading cycle when a book moves;
 //! - [`health`]: what `/health` reports.
 
 pub mod health;
@@ -25,6 +26,7 @@ pub mod schedule;
 pub mod services;
 pub mod settle;
 pub mod trading;
+pub mod watch;
 pub mod weather;
 
 use std::fmt::Display;

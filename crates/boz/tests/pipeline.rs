@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -494,5 +496,87 @@ async fn one_climate_day_from_forecasts_to_post_mortem() {
         "{:?}",
         health.reasons
     );
+    db.close().await;
+}
+
+// ---------------------------------------------------------------- book watch
+
+/// A WebSocket server that accepts one connection, reads (and ignores) its subscriptions,
+/// and sends `messages` one by one, each after a short pause.
+async fn ws_server(messages: Vec<Value>) -> String {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/trade-api/ws/v2", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+        let (mut sink, mut source) = ws.split();
+        tokio::spawn(async move { while source.next().await.is_some() {} });
+        for m in messages {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            sink.send(Message::text(m.to_string())).await.unwrap();
+        }
+        // keep the connection open
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_book_asks_for_a_trading_cycle() {
+    use support::fake_kalshi;
+    let (kalshi, _book, _arrived) = fake_kalshi::start(std::time::Duration::ZERO).await;
+    let t = fake_kalshi::ticker(1);
+    let snapshot = json!({"type": "orderbook_snapshot", "sid": 1, "seq": 1, "msg": {
+        "market_ticker": t, "yes_dollars_fp": [["0.3300", "10.00"]], "no_dollars_fp": [["0.6500", "5.00"]]}});
+    // more at the same best bid: not a move
+    let same = json!({"type": "orderbook_delta", "sid": 1, "seq": 2, "msg": {
+        "market_ticker": t, "price_dollars": "0.3300", "delta_fp": "4.00", "side": "yes", "ts_ms": 1}});
+    // a better bid: a move
+    let better = json!({"type": "orderbook_delta", "sid": 1, "seq": 3, "msg": {
+        "market_ticker": t, "price_dollars": "0.3400", "delta_fp": "2.00", "side": "yes", "ts_ms": 2}});
+    let ws = ws_server(vec![snapshot, same, better]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let map: BTreeMap<String, String> = [
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("boz.sqlite").display()),
+        ),
+        (
+            "KALSHI_BASE_URL",
+            format!("{}{}", kalshi.uri(), fake_kalshi::PREFIX),
+        ),
+        ("KALSHI_WS_URL", ws),
+        ("KALSHI_API_KEY_ID", "key-123".into()),
+        ("KALSHI_PRIVATE_KEY", fake_kalshi::private_key_pem()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let settings = Settings::from_map(&map).unwrap();
+    let db = Database::open(&settings.database_url).await.unwrap();
+    db.migrate().await.unwrap();
+    let svc = Services::new(
+        Arc::new(settings),
+        db.store(),
+        Arc::new(boz_common::ports::SystemClock),
+        vec![CityCode::parse("NYC").unwrap().city().unwrap()],
+    )
+    .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let stop = CancellationToken::new();
+    let watcher = tokio::spawn(boz_engine::watch::watch_books(svc, tx, stop.clone()));
+    let job = tokio::time::timeout(std::time::Duration::from_secs(30), rx.recv())
+        .await
+        .expect("a trading cycle is asked for")
+        .unwrap();
+    assert_eq!(job.kind, JobKind::TradingCycle);
+    assert_eq!(job.reason, "book moved");
+    assert_eq!(job.tick.timestamp() % 60, 0, "one tick per minute");
+    // only the move asked: the snapshot and the same-price delta did not
+    assert!(rx.try_recv().is_err());
+    stop.cancel();
+    watcher.await.unwrap();
     db.close().await;
 }

@@ -126,6 +126,25 @@ pub async fn run(role: Role) -> Result<()> {
         .context("the job queue")?;
     let stop = CancellationToken::new();
     let scheduler = tokio::spawn(schedule(queue.clone(), svc.clone(), stop.clone()));
+    // the book watch (with Kalshi credentials) asks for trading cycles when books move
+    let (moved_tx, mut moved_rx) = tokio::sync::mpsc::unbounded_channel();
+    let watcher = role.serves().then(|| {
+        tokio::spawn(boz_engine::watch::watch_books(
+            svc.clone(),
+            moved_tx,
+            stop.clone(),
+        ))
+    });
+    let forwarder = {
+        let q = queue.clone();
+        tokio::spawn(async move {
+            while let Some(job) = moved_rx.recv().await {
+                if let Err(e) = q.push(&job).await {
+                    tracing::warn!(error = %e, "trading cycle after a book move not queued");
+                }
+            }
+        })
+    };
     let workers = if role.works() {
         let runner = Arc::new(Runner::new(
             svc.clone(),
@@ -160,6 +179,10 @@ pub async fn run(role: Role) -> Result<()> {
     }
     stop.cancel();
     let _ = scheduler.await;
+    if let Some(w) = watcher {
+        let _ = w.await;
+    }
+    let _ = forwarder.await;
     if let Some(w) = workers {
         tracing::info!("waiting for running jobs");
         match w.await {
