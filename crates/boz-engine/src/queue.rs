@@ -91,8 +91,9 @@ impl Queue {
         }
     }
 
-    /// Pushes `job` unless a job with its key was pushed before. True when it is new.
-    pub async fn push(&self, job: &Job) -> Result<bool> {
+    /// Pushes `job` unless a job with its key was pushed before (by any process): PostgreSQL
+    /// refuses the second job with the key (a unique index), SQLite ignores it.
+    pub async fn push(&self, job: &Job) -> Result<()> {
         let task = || {
             TaskBuilder::new(job.clone())
                 .idempotency_key(job.key())
@@ -104,9 +105,8 @@ impl Queue {
             Queue::Postgres(mut q) => q.push_task(task()).await.map_err(|e| e.to_string()),
         };
         match pushed {
-            Ok(()) => Ok(true),
-            // PostgreSQL refuses the second job with the key; SQLite ignores it (below).
-            Err(e) if e.contains("idempotency_key") || e.contains("duplicate key") => Ok(false),
+            Ok(()) => Ok(()),
+            Err(e) if e.contains("idempotency_key") || e.contains("duplicate key") => Ok(()),
             Err(e) => Err(EngineError::failed(format!(
                 "cannot queue {}: {e}",
                 job.key()

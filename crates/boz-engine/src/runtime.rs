@@ -324,10 +324,8 @@ pub async fn schedule(queue: Queue, svc: Services, stop: CancellationToken) {
                 continue;
             }
             match queue.push(&job).await {
-                Ok(new) => {
-                    if new {
-                        tracing::debug!(target: "SYSTEM", job = %key, "tick queued");
-                    }
+                Ok(()) => {
+                    tracing::debug!(target: "SYSTEM", job = %key, "tick queued (or queued before)");
                     pushed.insert(key);
                 }
                 Err(e) => {

@@ -580,3 +580,83 @@ async fn a_moved_book_asks_for_a_trading_cycle() {
     watcher.await.unwrap();
     db.close().await;
 }
+
+// ---------------------------------------------------------------- the queue
+
+/// How many jobs the queue holds with `key`.
+async fn queued(url: &DatabaseUrl, key: &str) -> i64 {
+    use sqlx::Connection;
+    match url {
+        DatabaseUrl::Sqlite { path } => {
+            let file = boz_engine::queue::sqlite_jobs_path(path);
+            let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+                .await
+                .unwrap();
+            sqlx::query_scalar("SELECT COUNT(*) FROM Jobs WHERE idempotency_key = $1")
+                .bind(key)
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
+        }
+        DatabaseUrl::Postgres { url } => {
+            let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query_scalar("SELECT COUNT(*) FROM apalis.jobs WHERE idempotency_key = $1")
+                .bind(key)
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
+        }
+    }
+}
+
+/// Three schedulers pushing the same ticks: each is queued once.
+async fn a_tick_is_queued_once(url: &DatabaseUrl) {
+    let mut queues = Vec::new();
+    for _ in 0..3 {
+        queues.push(
+            boz_engine::queue::Queue::open(url, std::time::Duration::from_secs(1))
+                .await
+                .unwrap(),
+        );
+    }
+    let jobs = [
+        Job::new(JobKind::Settle, at("2026-11-28T06:00:00Z"), "interval"),
+        Job::new(JobKind::Settle, at("2026-11-28T06:30:00Z"), "interval"),
+        Job::new(
+            JobKind::TradingCycle,
+            at("2026-11-28T06:00:00Z"),
+            "book moved",
+        ),
+    ];
+    for q in &queues {
+        for j in &jobs {
+            q.push(j).await.unwrap();
+        }
+    }
+    for j in &jobs {
+        assert_eq!(queued(url, &j.key()).await, 1, "{}", j.key());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tick_is_queued_once_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    a_tick_is_queued_once(&DatabaseUrl::Sqlite {
+        path: dir.path().join("boz.sqlite"),
+    })
+    .await;
+    assert!(
+        dir.path().join("boz.jobs.sqlite").exists(),
+        "a file of its own"
+    );
+}
+
+#[test]
+fn a_tick_is_queued_once_on_postgres() {
+    let Some((url, admin, name)) = support::pg_database() else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(a_tick_is_queued_once(&DatabaseUrl::parse(&url).unwrap()));
+    support::drop_pg_database(&admin, &name);
+}
