@@ -720,6 +720,8 @@ pub trait JobRepo: Send + Sync {
         job: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<JobRun>, BozError>;
+    /// Deletes the runs started before `before`; returns how many.
+    async fn prune_job_runs(&self, before: DateTime<Utc>) -> Result<u64, BozError>;
     /// Takes the named lease for `holder` until `until` if it is free, expired (at `now`) or
     /// already `holder`'s; false when someone else holds it.
     async fn acquire_lease(

@@ -40,6 +40,14 @@ impl JobKind {
         JobKind::Settle,
     ];
 
+    /// Whether the job touches orders (and so runs only while holding the trading lease).
+    pub fn trades(self) -> bool {
+        matches!(
+            self,
+            JobKind::TradingCycle | JobKind::Reconcile | JobKind::ExpireApprovals
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::FetchForecasts => "fetch_forecasts",

@@ -24,8 +24,11 @@ use crate::schedule::Schedule;
 use crate::services::Services;
 use crate::{EngineError, Result};
 
-/// The lease that keeps trading cycles from overlapping.
+/// The lease that keeps the jobs that touch orders from overlapping.
 pub const TRADING_LEASE: &str = "trading_cycle";
+
+/// How long job runs are kept in `job_runs`.
+pub const JOB_RUNS_KEEP_DAYS: i64 = 30;
 
 /// A name for this process's workers: host, process id and a random suffix.
 pub fn worker_name(role: &str) -> String {
@@ -129,8 +132,8 @@ impl Runner {
 
     async fn run_one(&self, job: &Job) -> Result<(JobOutcome, Vec<Job>)> {
         let store = &self.svc.store;
-        // trading cycles wait for each other (the lease); other kinds coalesce
-        let _busy = if job.kind == JobKind::TradingCycle {
+        // jobs that touch orders wait for each other (the lease); other kinds coalesce
+        let _busy = if job.kind.trades() {
             None
         } else {
             match Busy::take(&self.busy, job.kind) {
@@ -158,9 +161,11 @@ impl Runner {
             }
         };
         let run_id = uuid::Uuid::new_v4().to_string();
-        // a trading cycle starts (and is recorded) once it holds the lease, and gives it back
-        // after its end is recorded: recorded cycles never overlap
-        if job.kind == JobKind::TradingCycle
+        // a job that touches orders (trading cycle, reconciliation, expiry) starts (and is
+        // recorded) once it holds the lease, and gives it back after its end is recorded:
+        // recorded runs of these never overlap, so no two of them reconcile or send one order
+        // at once
+        if job.kind.trades()
             && let Err(e) = self.acquire_trading_lease(&run_id).await
         {
             let now = self.svc.clock.now();
@@ -181,7 +186,7 @@ impl Runner {
             return Ok((JobOutcome::Failed, Vec::new()));
         }
         // renewed while the cycle runs; a dead holder's lease expires after JOB_LEASE_SECONDS
-        let _renew = (job.kind == JobKind::TradingCycle).then(|| self.renew_trading_lease(&run_id));
+        let _renew = job.kind.trades().then(|| self.renew_trading_lease(&run_id));
         let run = JobRun {
             id: run_id,
             job: job.kind.as_str().to_string(),
@@ -239,7 +244,7 @@ impl Runner {
                 summary.as_ref(),
             )
             .await?;
-        if job.kind == JobKind::TradingCycle
+        if job.kind.trades()
             && let Err(e) = store.release_lease(TRADING_LEASE, &run.id).await
         {
             tracing::warn!(target: "SYSTEM", error = %e, "trading lease not released (it expires)");
@@ -310,6 +315,7 @@ impl Runner {
 pub async fn schedule(queue: Queue, svc: Services, stop: CancellationToken) {
     let plan = Schedule::from_settings(&svc.settings);
     let mut pushed: HashSet<String> = HashSet::new();
+    let mut pruned_at: Option<chrono::DateTime<Utc>> = None;
     let mut every = tokio::time::interval(Duration::from_secs(1));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -331,6 +337,18 @@ pub async fn schedule(queue: Queue, svc: Services, stop: CancellationToken) {
                 Err(e) => {
                     tracing::warn!(target: "SYSTEM", job = %key, error = %e, "tick not queued (retried next second)")
                 }
+            }
+        }
+        // job records are kept for JOB_RUNS_KEEP_DAYS; pruned hourly
+        if pruned_at.is_none_or(|t| now - t > chrono::Duration::hours(1)) {
+            pruned_at = Some(now);
+            let before = now - chrono::Duration::days(JOB_RUNS_KEEP_DAYS);
+            match svc.store.prune_job_runs(before).await {
+                Ok(n) if n > 0 => {
+                    tracing::info!(target: "SYSTEM", removed = n, "old job runs pruned")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(target: "SYSTEM", error = %e, "job runs not pruned"),
             }
         }
         // forget keys of ticks long past

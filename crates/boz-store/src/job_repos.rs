@@ -156,6 +156,15 @@ macro_rules! impl_job_repositories {
                     .collect()
             }
 
+            async fn prune_job_runs(&self, before: DateTime<Utc>) -> Result<u64, BozError> {
+                Ok(sqlx::query("DELETE FROM job_runs WHERE started_at < $1")
+                    .bind(before)
+                    .execute(&self.write)
+                    .await
+                    .map_err(|e| db_error("prune job runs", e))?
+                    .rows_affected())
+            }
+
             async fn acquire_lease(
                 &self,
                 name: &str,

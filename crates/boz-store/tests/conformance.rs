@@ -1450,6 +1450,19 @@ async fn job_runs_are_recorded_and_summarised(db: &Database) {
         since.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
         ["a", "b"]
     );
+    // pruning removes the runs started before the cut only
+    assert_eq!(
+        s.prune_job_runs(at("2026-11-28T06:30:00Z")).await.unwrap(),
+        1
+    );
+    let left = s
+        .job_runs_since("settle", at("2026-11-28T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        left.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["b"]
+    );
     // finishing an unknown run is an error naming it
     let e = s
         .finish_job_run(
