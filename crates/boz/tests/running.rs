@@ -241,6 +241,32 @@ fn first_start_prints_the_admin_password_once() {
     assert!(!log.contains("one-time password"), "{log}");
 }
 
+#[test]
+fn demo_or_live_trading_without_credentials_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for env in [
+        vec![("TRADING_VENUE", "demo")],
+        vec![
+            ("TRADING_VENUE", "live"),
+            ("TRADING_LIVE_CONFIRM", "true"),
+            ("KALSHI_ENV", "prod"),
+        ],
+    ] {
+        let out = boz(dir.path(), &env, &["run"]);
+        assert_eq!(out.status.code(), Some(2), "{env:?}");
+        let err = text(&out.stderr);
+        assert!(err.contains("needs Kalshi credentials"), "{err}");
+    }
+    // live without the confirmation names the setting
+    let out = boz(
+        dir.path(),
+        &[("TRADING_VENUE", "live"), ("KALSHI_ENV", "prod")],
+        &["run"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("TRADING_LIVE_CONFIRM"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_during_a_cycle_leaves_no_order_unrecorded() {
     let (server, book, arrived) = fake_kalshi::start(Duration::from_secs(4)).await;

@@ -90,6 +90,16 @@ pub async fn run(role: Role) -> Result<()> {
     let telemetry = setup::telemetry(&settings, vec![key.text.to_string()])?;
     setup::report_key_source(&key);
 
+    // demo and live trade with the installation's Kalshi key: refuse to start without one
+    if settings.trading_venue != boz_common::config::TradingVenue::Paper
+        && boz_engine::services::kalshi_credentials(&settings)?.is_none()
+    {
+        anyhow::bail!(
+            "TRADING_VENUE={} needs Kalshi credentials: set KALSHI_API_KEY_ID and KALSHI_PRIVATE_KEY_PATH (or KALSHI_PRIVATE_KEY)",
+            settings.trading_venue.as_str()
+        );
+    }
+
     let db = setup::database(&settings).await?;
     let applied = db.migrate().await?;
     let store = db.store();
