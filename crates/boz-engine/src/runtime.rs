@@ -306,7 +306,13 @@ impl Runner {
                     "another trading cycle held the lease for too long",
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            // nothing has been done yet: a shutdown may stop the wait
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = self.stop.cancelled() => {
+                    return Err(EngineError::failed("stopped by shutdown before it started"));
+                }
+            }
         }
     }
 }
