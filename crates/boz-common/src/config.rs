@@ -379,6 +379,12 @@ pub const SETTINGS: &[SettingSpec] = &[
         "Jobs one worker process runs at once",
     ),
     spec(
+        "BOZ_SECURE_COOKIES",
+        Some("false"),
+        false,
+        "Mark the session cookie Secure (set it when users reach the server over HTTPS, e.g. behind a TLS proxy)",
+    ),
+    spec(
         "BOZ_BIND",
         Some("127.0.0.1:8000"),
         false,
@@ -645,6 +651,7 @@ pub struct Settings {
     pub job_heartbeat_seconds: u32,
     pub job_lease_seconds: u32,
     pub worker_concurrency: u32,
+    pub secure_cookies: bool,
     pub bind: SocketAddr,
     /// Raw values and origins, for `boz config check`.
     values: BTreeMap<&'static str, (Option<String>, Origin)>,
@@ -1003,6 +1010,11 @@ impl Settings {
         let job_heartbeat_seconds = v.parse("JOB_HEARTBEAT_SECONDS", positive("a whole number"))?;
         let job_lease_seconds = v.parse("JOB_LEASE_SECONDS", positive("a whole number"))?;
         let worker_concurrency = v.parse("WORKER_CONCURRENCY", positive("a whole number"))?;
+        let secure_cookies = v.parse("BOZ_SECURE_COOKIES", |s| match s {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            _ => Err(format!("{s:?} is not true or false")),
+        })?;
         let cities_file = v.optional("CITIES_FILE", |s| Ok(PathBuf::from(s)))?;
         let bind = v.parse(
             "BOZ_BIND",
@@ -1057,6 +1069,7 @@ impl Settings {
             notify_webhook_format,
             notify_source_down_minutes,
             cities_file,
+            secure_cookies,
             job_forecasts_seconds,
             job_observations_seconds,
             job_markets_seconds,

@@ -59,6 +59,8 @@ pub enum ErrorKind {
     AuthenticationError,
     /// The caller may not do this.
     PermissionError,
+    /// Too many attempts (sign-in); try again later.
+    RateLimitError,
     /// A bug or an unexpected condition; details are logged, never returned.
     InternalError,
 }
@@ -77,6 +79,7 @@ impl ErrorKind {
             ErrorKind::UpstreamError => "UpstreamError",
             ErrorKind::AuthenticationError => "AuthenticationError",
             ErrorKind::PermissionError => "PermissionError",
+            ErrorKind::RateLimitError => "RateLimitError",
             ErrorKind::InternalError => "InternalError",
         }
     }
@@ -95,6 +98,7 @@ impl ErrorKind {
             ErrorKind::UpstreamError => 503,
             ErrorKind::AuthenticationError => 401,
             ErrorKind::PermissionError => 403,
+            ErrorKind::RateLimitError => 429,
             ErrorKind::InternalError => 500,
         }
     }

@@ -758,6 +758,57 @@ pub trait LoginRepo: Send + Sync {
     async fn get_login(&self, username: &str) -> Result<Option<Login>, BozError>;
     /// Whether any login has the admin role.
     async fn admin_exists(&self) -> Result<bool, BozError>;
+    /// Every login, by username.
+    async fn list_logins(&self) -> Result<Vec<Login>, BozError>;
+    /// Replaces a login's password hash and ends its sessions, in one transaction.
+    async fn set_password(
+        &self,
+        username: &str,
+        password_hash: &str,
+        must_change_password: bool,
+    ) -> Result<(), BozError>;
+    async fn create_session(&self, session: &Session) -> Result<(), BozError>;
+    /// The session with this id hash, unless it has expired at `now`.
+    async fn get_session(
+        &self,
+        id_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>, BozError>;
+    async fn delete_session(&self, id_hash: &str) -> Result<(), BozError>;
+    async fn create_token(&self, token: &ApiToken) -> Result<(), BozError>;
+    /// The token with this hash, marking it used at `now`.
+    async fn use_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ApiToken>, BozError>;
+    async fn list_tokens(&self, user_id: &str) -> Result<Vec<ApiToken>, BozError>;
+    /// Deletes one of the user's tokens (another user's token is "not found").
+    async fn delete_token(&self, user_id: &str, id: &str) -> Result<(), BozError>;
+}
+
+/// A signed-in browser session. Only the hash of its cookie value is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub id_hash: String,
+    pub username: String,
+    pub user_id: String,
+    /// The token every state-changing form and request must carry.
+    pub csrf_token: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A personal API token for scripts. Only its hash is stored; the token is shown once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    #[serde(skip_serializing)]
+    pub token_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// Every repository, on one database.

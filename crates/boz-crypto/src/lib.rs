@@ -7,6 +7,7 @@
 pub mod keyfile;
 pub mod password;
 pub mod signer;
+pub mod token;
 pub mod vault;
 
 pub use signer::{KalshiSigner, SignerError};

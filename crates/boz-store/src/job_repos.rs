@@ -4,7 +4,31 @@
 
 macro_rules! impl_job_repositories {
     ($store:ty) => {
-        use boz_common::ports::{JobOutcome, JobRepo, JobRun, JobStatus, Login, LoginRepo};
+        use boz_common::ports::{
+            ApiToken, JobOutcome, JobRepo, JobRun, JobStatus, Login, LoginRepo, Session,
+        };
+
+        fn session_from_row(row: &DbRow) -> Result<Session, BozError> {
+            Ok(Session {
+                id_hash: col(row, "id_hash")?,
+                username: col(row, "username")?,
+                user_id: col(row, "user_id")?,
+                csrf_token: col(row, "csrf_token")?,
+                created_at: col(row, "created_at")?,
+                expires_at: col(row, "expires_at")?,
+            })
+        }
+
+        fn token_from_row(row: &DbRow) -> Result<ApiToken, BozError> {
+            Ok(ApiToken {
+                id: col(row, "id")?,
+                user_id: col(row, "user_id")?,
+                name: col(row, "name")?,
+                token_hash: col(row, "token_hash")?,
+                created_at: col(row, "created_at")?,
+                last_used_at: col(row, "last_used_at")?,
+            })
+        }
 
         fn job_run_from_row(row: &DbRow) -> Result<JobRun, BozError> {
             let summary: Option<Json<Value>> = col(row, "summary")?;
@@ -254,6 +278,143 @@ macro_rules! impl_job_repositories {
                     .map_err(|e| db_error("read logins", e))?;
                 let n: i64 = col(&row, "n")?;
                 Ok(n > 0)
+            }
+
+            async fn list_logins(&self) -> Result<Vec<Login>, BozError> {
+                sqlx::query("SELECT * FROM user_logins ORDER BY username")
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| db_error("list logins", e))?
+                    .iter()
+                    .map(login_from_row)
+                    .collect()
+            }
+
+            async fn set_password(
+                &self,
+                username: &str,
+                password_hash: &str,
+                must_change_password: bool,
+            ) -> Result<(), BozError> {
+                let mut tx = self.write.begin().await.map_err(|e| db_error("begin", e))?;
+                let done = sqlx::query(
+                    "UPDATE user_logins SET password_hash = $2, must_change_password = $3 WHERE username = $1",
+                )
+                .bind(username)
+                .bind(password_hash)
+                .bind(must_change_password)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| db_error("set password", e))?;
+                if done.rows_affected() != 1 {
+                    return Err(BozError::not_found("login", username));
+                }
+                sqlx::query("DELETE FROM sessions WHERE username = $1")
+                    .bind(username)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_error("end sessions", e))?;
+                tx.commit().await.map_err(|e| db_error("commit", e))
+            }
+
+            async fn create_session(&self, x: &Session) -> Result<(), BozError> {
+                sqlx::query(
+                    "INSERT INTO sessions (id_hash, username, user_id, csrf_token, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&x.id_hash)
+                .bind(&x.username)
+                .bind(&x.user_id)
+                .bind(&x.csrf_token)
+                .bind(x.created_at)
+                .bind(x.expires_at)
+                .execute(&self.write)
+                .await
+                .map_err(|e| db_error("create session", e))?;
+                Ok(())
+            }
+
+            async fn get_session(&self, id_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>, BozError> {
+                sqlx::query("SELECT * FROM sessions WHERE id_hash = $1 AND expires_at > $2")
+                    .bind(id_hash)
+                    .bind(now)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(|e| db_error("read session", e))?
+                    .as_ref()
+                    .map(session_from_row)
+                    .transpose()
+            }
+
+            async fn delete_session(&self, id_hash: &str) -> Result<(), BozError> {
+                sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+                    .bind(id_hash)
+                    .execute(&self.write)
+                    .await
+                    .map_err(|e| db_error("delete session", e))?;
+                Ok(())
+            }
+
+            async fn create_token(&self, t: &ApiToken) -> Result<(), BozError> {
+                sqlx::query(
+                    "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, last_used_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&t.id)
+                .bind(&t.user_id)
+                .bind(&t.name)
+                .bind(&t.token_hash)
+                .bind(t.created_at)
+                .bind(t.last_used_at)
+                .execute(&self.write)
+                .await
+                .map_err(|e| db_error("create token", e))?;
+                Ok(())
+            }
+
+            async fn use_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<ApiToken>, BozError> {
+                let found = sqlx::query("SELECT * FROM api_tokens WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(|e| db_error("read token", e))?
+                    .as_ref()
+                    .map(token_from_row)
+                    .transpose()?;
+                if let Some(t) = &found {
+                    sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
+                        .bind(&t.id)
+                        .bind(now)
+                        .execute(&self.write)
+                        .await
+                        .map_err(|e| db_error("mark token used", e))?;
+                }
+                Ok(found.map(|t| ApiToken { last_used_at: Some(now), ..t }))
+            }
+
+            async fn list_tokens(&self, user_id: &str) -> Result<Vec<ApiToken>, BozError> {
+                sqlx::query("SELECT * FROM api_tokens WHERE user_id = $1 ORDER BY created_at, id")
+                    .bind(user_id)
+                    .fetch_all(&self.read)
+                    .await
+                    .map_err(|e| db_error("list tokens", e))?
+                    .iter()
+                    .map(token_from_row)
+                    .collect()
+            }
+
+            async fn delete_token(&self, user_id: &str, id: &str) -> Result<(), BozError> {
+                let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
+                    .bind(id)
+                    .bind(user_id)
+                    .execute(&self.write)
+                    .await
+                    .map_err(|e| db_error("delete token", e))?;
+                if done.rows_affected() == 1 {
+                    Ok(())
+                } else {
+                    Err(BozError::not_found("token", id))
+                }
             }
         }
     };

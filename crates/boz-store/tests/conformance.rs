@@ -133,6 +133,7 @@ conformance!(
     job_runs_are_recorded_and_summarised,
     leases_are_held_by_one_holder_at_a_time,
     logins_are_created_once_with_their_user,
+    sessions_and_tokens_are_found_by_hash_and_scoped,
 );
 
 // ---------------------------------------------------------------- data
@@ -1594,4 +1595,105 @@ async fn logins_are_created_once_with_their_user(db: &Database) {
         s.get_user("bob").await.unwrap().encrypted_private_key,
         "v1.cafebabe.bob"
     );
+}
+
+async fn sessions_and_tokens_are_found_by_hash_and_scoped(db: &Database) {
+    let s = db.store();
+    let t0 = at("2026-11-28T06:00:00Z");
+    for (name, id) in [("alice", "u-alice"), ("bob", "u-bob")] {
+        s.create_login(
+            &user(id, ""),
+            &Login {
+                username: name.into(),
+                user_id: id.into(),
+                password_hash: "h0".into(),
+                role: "user".into(),
+                must_change_password: false,
+                created_at: t0,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        s.list_logins()
+            .await
+            .unwrap()
+            .iter()
+            .map(|l| l.username.as_str())
+            .collect::<Vec<_>>(),
+        ["alice", "bob"]
+    );
+    let session = Session {
+        id_hash: "sess-hash-1".into(),
+        username: "alice".into(),
+        user_id: "u-alice".into(),
+        csrf_token: "csrf-1".into(),
+        created_at: t0,
+        expires_at: t0 + Duration::hours(12),
+    };
+    s.create_session(&session).await.unwrap();
+    assert_eq!(
+        s.get_session("sess-hash-1", t0).await.unwrap(),
+        Some(session.clone())
+    );
+    assert_eq!(s.get_session("other", t0).await.unwrap(), None);
+    // expired sessions are not found
+    assert_eq!(
+        s.get_session("sess-hash-1", t0 + Duration::hours(12))
+            .await
+            .unwrap(),
+        None
+    );
+    // a new password ends the login's sessions, and only its own
+    let bobs = Session {
+        id_hash: "sess-hash-2".into(),
+        username: "bob".into(),
+        user_id: "u-bob".into(),
+        ..session.clone()
+    };
+    s.create_session(&bobs).await.unwrap();
+    s.set_password("alice", "h1", false).await.unwrap();
+    assert_eq!(
+        s.get_login("alice").await.unwrap().unwrap().password_hash,
+        "h1"
+    );
+    assert_eq!(s.get_session("sess-hash-1", t0).await.unwrap(), None);
+    assert!(s.get_session("sess-hash-2", t0).await.unwrap().is_some());
+    assert_eq!(
+        s.set_password("nobody", "h", false).await.unwrap_err().kind,
+        ErrorKind::NotFoundError
+    );
+    s.delete_session("sess-hash-2").await.unwrap();
+    assert_eq!(s.get_session("sess-hash-2", t0).await.unwrap(), None);
+
+    let token = ApiToken {
+        id: "tok-1".into(),
+        user_id: "u-alice".into(),
+        name: "script".into(),
+        token_hash: "tok-hash-1".into(),
+        created_at: t0,
+        last_used_at: None,
+    };
+    s.create_token(&token).await.unwrap();
+    let used = s
+        .use_token("tok-hash-1", t0 + Duration::minutes(5))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(used.user_id, "u-alice");
+    assert_eq!(used.last_used_at, Some(t0 + Duration::minutes(5)));
+    assert_eq!(s.use_token("nope", t0).await.unwrap(), None);
+    assert_eq!(
+        s.list_tokens("u-alice").await.unwrap()[0].last_used_at,
+        used.last_used_at
+    );
+    assert!(s.list_tokens("u-bob").await.unwrap().is_empty());
+    // another user cannot delete it
+    assert_eq!(
+        s.delete_token("u-bob", "tok-1").await.unwrap_err().kind,
+        ErrorKind::NotFoundError
+    );
+    s.delete_token("u-alice", "tok-1").await.unwrap();
+    assert_eq!(s.use_token("tok-hash-1", t0).await.unwrap(), None);
 }

@@ -147,6 +147,38 @@ pub enum Command {
     /// Manage the encryption of users' stored Kalshi keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage sign-in accounts and personal API tokens.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account (a user with the DEFAULT_* limits, paper only, and a login of the same
+    /// name) and print its one-time password once; it must be changed at first sign-in.
+    Add {
+        name: String,
+        /// Give the login the admin role.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List the logins: name, user, role, whether the password must be changed.
+    List,
+    /// Set a login's password, read from standard input (at least 12 characters); ends its
+    /// sessions. With --generate, a one-time password is made and printed instead.
+    SetPassword {
+        name: String,
+        #[arg(long)]
+        generate: bool,
+    },
+    /// Create a personal API token for a login's user and print it once (only its hash is
+    /// stored). Use it as `Authorization: Bearer <token>`.
+    Token {
+        name: String,
+        /// What the token is for.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -15,7 +15,7 @@ use clap::Parser;
 
 use crate::cli::{
     Cli, Command, ConfigCommand, DbCommand, HistoryCommand, KalshiCommand, KeysCommand,
-    SettleCommand, TradeCommand, WeatherCommand,
+    SettleCommand, TradeCommand, UserCommand, WeatherCommand,
 };
 
 fn main() -> ExitCode {
@@ -116,6 +116,16 @@ fn main() -> ExitCode {
             Command::Halt { user, reason } => commands::trade::halt(&user, &reason).await,
             Command::Resume { user } => commands::trade::resume(&user).await,
             Command::Keygen => commands::keys::keygen(),
+            Command::User(UserCommand::Add { name, admin }) => {
+                commands::users::add(&name, admin).await
+            }
+            Command::User(UserCommand::List) => commands::users::list().await,
+            Command::User(UserCommand::SetPassword { name, generate }) => {
+                commands::users::set_password(&name, generate).await
+            }
+            Command::User(UserCommand::Token { name, label }) => {
+                commands::users::token(&name, &label).await
+            }
             Command::Keys(KeysCommand::Rotate { new_key_file }) => {
                 commands::keys::rotate(new_key_file.as_deref()).await
             }

@@ -157,6 +157,7 @@ fn migrations_round_trip(dir: &Path, url: &str) {
     assert!(text(&out.stdout).contains("Applied migration 3."));
     assert!(text(&out.stdout).contains("Applied migration 4."));
     assert!(text(&out.stdout).contains("Applied migration 5."));
+    assert!(text(&out.stdout).contains("Applied migration 6."));
     let out = boz(dir, &env, &["db", "migrate"]);
     assert!(
         text(&out.stdout).contains("Database is up to date"),
@@ -168,6 +169,10 @@ fn migrations_round_trip(dir: &Path, url: &str) {
         "{}",
         text(&out.stdout)
     );
+    let out = boz(dir, &env, &["db", "revert"]);
+    assert!(text(&out.stdout).contains("Reverted migration 6."));
+    let out = boz(dir, &env, &["db", "status"]);
+    assert!(text(&out.stdout).contains("6  pending  sessions"));
     let out = boz(dir, &env, &["db", "revert"]);
     assert!(text(&out.stdout).contains("Reverted migration 5."));
     let out = boz(dir, &env, &["db", "status"]);

@@ -10,4 +10,5 @@ pub mod run;
 pub mod score;
 pub mod settle;
 pub mod trade;
+pub mod users;
 pub mod weather;

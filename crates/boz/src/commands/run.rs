@@ -1,6 +1,7 @@
 //! `boz run`, `boz serve`, `boz worker`.
 //!
-//! - `boz run`: everything in one process: the HTTP server (`/health` until the API lands),
+//! - `boz run`: everything in one process: the HTTP server (`/health` and the API's
+//!   authentication so far),
 //!   the scheduler and the workers. SQLite by default (the job queue in a file of its own
 //!   beside the database), the paper exchange unless TRADING_VENUE says otherwise.
 //! - `boz serve`: the HTTP server and a scheduler; `boz worker`: a scheduler and the workers.
@@ -172,9 +173,11 @@ pub async fn run(role: Role) -> Result<()> {
     };
 
     if role.serves() {
+        let api = boz_api::ApiState::new(store.clone(), svc.clock.clone(), settings.secure_cookies);
         let app = Router::new()
             .route("/health", get(health))
-            .with_state(svc.clone());
+            .with_state(svc.clone())
+            .merge(boz_api::router(api));
         let listener = tokio::net::TcpListener::bind(settings.bind)
             .await
             .with_context(|| format!("cannot listen on BOZ_BIND={}", settings.bind))?;

@@ -1,0 +1,53 @@
+//! `boz-api`: the HTTP API (layer L2).
+//!
+//! Log tag: AUTH for sign-in and tokens, SYSTEM otherwise. May depend on: layers L0 and L1,
+//! never `boz-engine` or `boz-store`; the binary hands it an `Arc<dyn Store>` and mounts its
+//! router beside `/health`.
+//!
+//! So far: authentication. [`auth`] signs users in with a session cookie (HttpOnly,
+//! SameSite=Strict, Secure when served over TLS) whose every state-changing request must carry
+//! the session's CSRF token, or with a personal API token (`Authorization: Bearer`); sign-in
+//! attempts are rate-limited per username; every handler gets the signed-in user from
+//! [`auth::Authed`] and acts only on that user's data.
+
+pub mod auth;
+pub mod error;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use boz_common::ports::{Clock, Store};
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Add `Secure` to the session cookie (the server is reached over TLS).
+    pub secure_cookies: bool,
+    pub session_hours: i64,
+    pub limiter: Arc<auth::LoginLimiter>,
+}
+
+impl ApiState {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, secure_cookies: bool) -> ApiState {
+        ApiState {
+            store,
+            clock,
+            secure_cookies,
+            session_hours: 12,
+            limiter: Arc::new(auth::LoginLimiter::new()),
+        }
+    }
+}
+
+/// The API's routes, under `/api`.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/login", post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/me", get(auth::me))
+        .route("/api/password", post(auth::change_password))
+        .with_state(state)
+}

@@ -1,0 +1,447 @@
+//! The API's authentication over real HTTP (the `boz-api` router on a local port) and a real
+//! SQLite database: sessions with their cookie and CSRF token, API tokens, the sign-in rate
+//! limit, password changes, the error shapes; and the `boz user` commands.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+mod support;
+
+use support::*;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::sync::Arc;
+
+use boz_common::config::DatabaseUrl;
+use boz_common::ports::{ApiToken, Login, Store, StoredUser, SystemClock};
+use boz_store::Database;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+    store: Arc<dyn Store>,
+    _db: Database,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn serve(db_path: &std::path::Path, secure: bool) -> (String, Arc<dyn Store>, Database) {
+    let db = Database::open(&DatabaseUrl::Sqlite {
+        path: db_path.to_path_buf(),
+    })
+    .await
+    .unwrap();
+    db.migrate().await.unwrap();
+    let store = db.store();
+    let app = boz_api::router(boz_api::ApiState::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        secure,
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, store, db)
+}
+
+async fn api(secure: bool) -> Api {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, store, db) = serve(&dir.path().join("boz.sqlite"), secure).await;
+    for (name, id) in [("alice", "u-alice"), ("bob", "u-bob")] {
+        store
+            .create_login(
+                &StoredUser {
+                    id: id.into(),
+                    api_key_id: String::new(),
+                    encrypted_private_key: String::new(),
+                    settings: json!({}),
+                    created_at: chrono::Utc::now(),
+                },
+                &Login {
+                    username: name.into(),
+                    user_id: id.into(),
+                    password_hash: boz_crypto::password::hash_password(PASSWORD).unwrap(),
+                    role: "user".into(),
+                    must_change_password: false,
+                    created_at: chrono::Utc::now(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    Api {
+        base,
+        http: reqwest::Client::new(),
+        store,
+        _db: db,
+        _dir: Some(dir),
+    }
+}
+
+impl Api {
+    async fn login(&self, user: &str, password: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/login", self.base))
+            .json(&json!({"username": user, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs in; returns the cookie header value and the CSRF token.
+    async fn session(&self, user: &str) -> (String, String) {
+        let r = self.login(user, PASSWORD).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let body: Value = r.json().await.unwrap();
+        (cookie, body["csrf_token"].as_str().unwrap().to_string())
+    }
+
+    async fn me(&self, auth: Option<(&str, &str)>) -> (StatusCode, Value) {
+        let mut req = self.http.get(format!("{}/api/me", self.base));
+        if let Some((k, v)) = auth {
+            req = req.header(k, v);
+        }
+        let r = req.send().await.unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn seed_error(body: &Value, kind: &str) {
+    assert_eq!(body["error"], kind, "{body}");
+    assert!(body["message"].is_string(), "{body}");
+    assert!(body["context"].is_object(), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_signs_in_carries_its_csrf_token_and_signs_out() {
+    let api = api(false).await;
+    // wrong password and unknown user: the same 401
+    for (u, p) in [("alice", "wrong password!"), ("nobody", PASSWORD)] {
+        let r = api.login(u, p).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = r.json().await.unwrap();
+        seed_error(&body, "AuthenticationError");
+        assert_eq!(body["message"], "wrong username or password");
+    }
+    let r = api.login("alice", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let set = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set.starts_with("boz_session=s_"), "{set}");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/"));
+    assert!(!set.contains("Secure"), "plain HTTP here");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["user_id"], "u-alice");
+    assert_eq!(body["auth"], "session");
+    let csrf = body["csrf_token"].as_str().unwrap().to_string();
+    let cookie = set.split(';').next().unwrap().to_string();
+    // only the hash of the cookie is stored
+    let id = cookie.trim_start_matches("boz_session=");
+    assert!(
+        api.store
+            .get_session(id, chrono::Utc::now())
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let (status, me) = api.me(Some(("cookie", &cookie))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["username"], "alice");
+    assert_eq!(me["role"], "user");
+    // no session, a made-up one
+    let (status, body) = api.me(None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    seed_error(&body, "AuthenticationError");
+    let (status, _) = api.me(Some(("cookie", "boz_session=s_madeup"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // a state-changing request without, or with a forged, CSRF token is refused
+    let logout = |csrf: Option<&str>| {
+        let mut req = api
+            .http
+            .post(format!("{}/api/logout", api.base))
+            .header("cookie", &cookie);
+        if let Some(c) = csrf {
+            req = req.header("x-csrf-token", c);
+        }
+        req.send()
+    };
+    for forged in [None, Some("c_forged"), Some("")] {
+        let r = logout(forged).await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{forged:?}");
+        seed_error(&r.json().await.unwrap(), "PermissionError");
+    }
+    let r = logout(Some(&csrf)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(
+        r.headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let (status, _) = api.me(Some(("cookie", &cookie))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the session has ended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cookie_is_secure_when_served_over_tls() {
+    let api = api(true).await;
+    let r = api.login("alice", PASSWORD).await;
+    let set = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set.contains("; Secure"), "{set}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_attempts_are_rate_limited_per_username() {
+    let api = api(false).await;
+    for _ in 0..boz_api::auth::ATTEMPTS_PER_MINUTE {
+        assert_eq!(
+            api.login("alice", "wrong password!").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // even the right password waits now
+    let r = api.login("alice", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    seed_error(&r.json().await.unwrap(), "RateLimitError");
+    // another username is not affected
+    assert_eq!(api.login("bob", PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_tokens_act_for_their_user_only() {
+    let api = api(false).await;
+    let token = boz_crypto::token::new_secret("boz_").unwrap();
+    api.store
+        .create_token(&ApiToken {
+            id: "t1".into(),
+            user_id: "u-bob".into(),
+            name: "script".into(),
+            token_hash: boz_crypto::token::hash_secret(&token),
+            created_at: chrono::Utc::now(),
+            last_used_at: None,
+        })
+        .await
+        .unwrap();
+    let bearer = format!("Bearer {token}");
+    let (status, me) = api.me(Some(("authorization", &bearer))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["user_id"], "u-bob");
+    assert_eq!(me["auth"], "token");
+    assert!(me.get("csrf_token").is_none());
+    assert!(!me.to_string().contains(&token));
+    let (status, body) = api.me(Some(("authorization", "Bearer boz_wrong"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    seed_error(&body, "AuthenticationError");
+    // a token needs no CSRF token, and has no session to end
+    let r = api
+        .http
+        .post(format!("{}/api/logout", api.base))
+        .header("authorization", &bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    seed_error(&r.json().await.unwrap(), "ValidationError");
+    assert!(
+        api.store.list_tokens("u-bob").await.unwrap()[0]
+            .last_used_at
+            .is_some()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_change_checks_both_passwords_and_ends_the_sessions() {
+    let api = api(false).await;
+    let (cookie, csrf) = api.session("alice").await;
+    let change = |current: &str, new: &str| {
+        api.http
+            .post(format!("{}/api/password", api.base))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"current_password": current, "new_password": new}))
+            .send()
+    };
+    let r = change("not it at all", "a brand new password")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    seed_error(&body, "ValidationError");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("current_password")
+    );
+    let r = change(PASSWORD, "short").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.json::<Value>().await.unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("new_password")
+    );
+    let r = change(PASSWORD, "a brand new password").await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (status, _) = api.me(Some(("cookie", &cookie))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "sessions ended");
+    assert_eq!(
+        api.login("alice", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        api.login("alice", "a brand new password").await.status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_commands_add_list_set_passwords_and_make_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let run = move |args: &[&str]| boz(&d, &[], args);
+    let out = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["user", "add", "carol"])
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let otp = stdout
+        .split("one-time password: ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(otp.len(), 20);
+    let again = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["user", "add", "carol"])
+    })
+    .await
+    .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again.stderr).contains("exists already"));
+    let bad = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["user", "add", "no spaces"])
+    })
+    .await
+    .unwrap();
+    assert!(text(&bad.stderr).contains("invalid name"));
+    let list = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["user", "list"])
+    })
+    .await
+    .unwrap();
+    let listed = text(&list.stdout);
+    assert!(
+        listed.contains("carol") && listed.contains("yes"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&otp));
+
+    // a new password from standard input
+    let d = dir.path().to_path_buf();
+    let set = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(BOZ)
+            .args(["user", "set-password", "carol"])
+            .current_dir(&d)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{PASSWORD}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(set.status.success(), "{}", text(&set.stderr));
+    let tok = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["user", "token", "carol", "--label", "backtests"])
+    })
+    .await
+    .unwrap();
+    assert!(tok.status.success(), "{}", text(&tok.stderr));
+    let token = text(&tok.stdout)
+        .split_whitespace()
+        .find(|w| w.starts_with("boz_"))
+        .unwrap()
+        .to_string();
+
+    // both work against the API on the same database
+    let (base, store, db) = serve(&dir.path().join("boz.sqlite"), false).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{base}/api/login"))
+        .json(&json!({"username": "carol", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["must_change_password"], false);
+    let r = http
+        .get(format!("{base}/api/me"))
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.json::<Value>().await.unwrap()["user_id"], "carol");
+    // stored as hashes only
+    let t = &store.list_tokens("carol").await.unwrap()[0];
+    assert_eq!(t.name, "backtests");
+    assert_ne!(t.token_hash, token);
+    assert!(
+        store
+            .get_login("carol")
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .starts_with("$argon2id$")
+    );
+    db.close().await;
+}
