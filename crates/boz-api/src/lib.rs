@@ -4,7 +4,8 @@
 //! never `boz-engine` or `boz-store`; the binary hands it an `Arc<dyn Store>` and mounts its
 //! router beside `/health`.
 //!
-//! So far: authentication. [`auth`] signs users in with a session cookie (HttpOnly,
+//! So far: authentication, and the settings and trades of the signed-in user
+//! ([`resources`]). [`auth`] signs users in with a session cookie (HttpOnly,
 //! SameSite=Strict, Secure when served over TLS) whose every state-changing request must carry
 //! the session's CSRF token, or with a personal API token (`Authorization: Bearer`); sign-in
 //! attempts are rate-limited per username; every handler gets the signed-in user from
@@ -12,6 +13,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod resources;
 
 use std::sync::Arc;
 
@@ -49,5 +51,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/logout", post(auth::logout))
         .route("/api/me", get(auth::me))
         .route("/api/password", post(auth::change_password))
+        .route(
+            "/api/settings",
+            get(resources::get_settings).put(resources::put_settings),
+        )
+        .route("/api/trades", get(resources::list_trades))
+        .route("/api/trades/{id}", get(resources::get_trade))
         .with_state(state)
 }

@@ -445,3 +445,187 @@ async fn user_commands_add_list_set_passwords_and_make_tokens() {
     );
     db.close().await;
 }
+
+fn trade(id: &str, city: &str, date: &str, status: &str) -> boz_common::schemas::TradeRecord {
+    let now = chrono::Utc::now();
+    let prediction = json!({"city": city, "date": date, "brackets": [
+        {"bracket_label": "52F or below", "lower_bound_f": null, "upper_bound_f": 52.0, "probability": 0.25},
+        {"bracket_label": "53-54F", "lower_bound_f": 53.0, "upper_bound_f": 54.0, "probability": 0.45},
+        {"bracket_label": "55F or above", "lower_bound_f": 55.0, "upper_bound_f": null, "probability": 0.30}],
+        "ensemble_forecast_f": 53.6, "confidence": "MEDIUM", "model_sources": ["NWS"],
+        "forecast_spread_f": 0.5, "error_std_f": 2.4, "generated_at": now});
+    serde_json::from_value(json!({
+        "id": id, "city": city, "date": date, "bracket_label": "53-54F", "side": "yes",
+        "entry_price": "0.22", "quantity": "10", "model_probability": 0.45, "market_probability": 0.22,
+        "ev_at_entry": 0.2, "confidence": "MEDIUM", "weather_forecasts": [],
+        "prediction": prediction, "status": status, "settlement_temp_f": null,
+        "settlement_source": null, "pnl": null, "postmortem": null, "created_at": now, "settled_at": null
+    }))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_are_read_and_replaced_whole_and_validated() {
+    let api = api(false).await;
+    let (cookie, csrf) = api.session("alice").await;
+    let s = boz_common::config::Settings::from_map(&Default::default()).unwrap();
+    let good = serde_json::to_value(s.default_user_settings().unwrap()).unwrap();
+    let put = |body: String| {
+        api.http
+            .put(format!("{}/api/settings", api.base))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let r = put(good.to_string()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = api
+        .http
+        .get(format!("{}/api/settings", api.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap(), good);
+    // invalid values name the field; nothing changes
+    let mut bad = good.clone();
+    bad["max_trade_size"] = json!("-5");
+    let r = put(bad.to_string()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = r.json().await.unwrap();
+    seed_error(&body, "ValidationError");
+    assert!(body.to_string().contains("max_trade_size"), "{body}");
+    let mut missing = good.clone();
+    missing.as_object_mut().unwrap().remove("cities");
+    let body: Value = put(missing.to_string())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("cities"),
+        "{body}"
+    );
+    let r = put("not json".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.json::<Value>().await.unwrap()["message"]
+            .as_str()
+            .unwrap()
+            .contains("body")
+    );
+    assert_eq!(
+        api.store.get_user("u-alice").await.unwrap().settings,
+        good,
+        "unchanged"
+    );
+    // bob's settings were not touched
+    assert_eq!(
+        api.store.get_user("u-bob").await.unwrap().settings,
+        json!({})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trades_are_paged_filtered_and_scoped_to_their_user() {
+    let api = api(false).await;
+    use boz_common::ports::StoredTrade;
+    for (user, id, city, date, status) in [
+        ("u-alice", "a1", "NYC", "2026-11-20", "PENDING"),
+        ("u-alice", "a2", "CHI", "2026-11-21", "PENDING"),
+        ("u-alice", "a3", "NYC", "2026-11-22", "REJECTED"),
+        ("u-bob", "b1", "NYC", "2026-11-20", "PENDING"),
+    ] {
+        api.store
+            .insert_trade(&StoredTrade {
+                user_id: user.into(),
+                kalshi_order_id: None,
+                record: trade(id, city, date, status),
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
+    }
+    let (alice, _) = api.session("alice").await;
+    let get = |path: String, cookie: &str| {
+        api.http
+            .get(format!("{}{path}", api.base))
+            .header("cookie", cookie)
+            .send()
+    };
+    let ids = |v: &Value| {
+        v["trades"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let all: Value = get("/api/trades".into(), &alice)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut got = ids(&all);
+    got.sort();
+    assert_eq!(got, ["a1", "a2", "a3"], "only alice's");
+    let nyc: Value = get("/api/trades?city=nyc".into(), &alice)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids(&nyc).len(), 2);
+    let pending: Value = get("/api/trades?status=pending&from=2026-11-21".into(), &alice)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids(&pending), ["a2"]);
+    let page: Value = get("/api/trades?limit=2&offset=2".into(), &alice)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids(&page).len(), 1);
+    assert_eq!(page["limit"], 2);
+    for (q, field) in [
+        ("limit=0", "limit"),
+        ("limit=201", "limit"),
+        ("offset=-1", "offset"),
+        ("status=OPENED", "status"),
+        ("city=XXX", "city"),
+        ("from=yesterday", "from"),
+    ] {
+        let r = get(format!("/api/trades?{q}"), &alice).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{q}");
+        let body: Value = r.json().await.unwrap();
+        seed_error(&body, "ValidationError");
+        assert!(body.to_string().contains(field), "{q}: {body}");
+    }
+    // one trade with its post-mortem (none yet) and snapshots; bob's is not found for alice
+    let r = get("/api/trades/a1".into(), &alice).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let one: Value = r.json().await.unwrap();
+    assert_eq!(one["trade"]["id"], "a1");
+    assert!(one["postmortem"].is_null());
+    assert!(one["snapshots"].is_array());
+    let r = get("/api/trades/b1".into(), &alice).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    seed_error(&r.json().await.unwrap(), "NotFoundError");
+    // without a session: 401 everywhere
+    for path in ["/api/trades", "/api/trades/a1", "/api/settings"] {
+        let r = api
+            .http
+            .get(format!("{}{path}", api.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+}

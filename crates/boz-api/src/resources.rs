@@ -1,0 +1,143 @@
+//! Resources of the signed-in user (each reads and writes that user's rows only):
+//!
+//! - `GET /api/settings`, `PUT /api/settings` (a whole `UserSettings`, validated: 422 naming the
+//!   field);
+//! - `GET /api/trades?city=&status=&from=&to=&limit=20&offset=0` (newest first; `limit` 1-200)
+//!   and `GET /api/trades/{id}` (the trade, its structured post-mortem and the market snapshots
+//!   of its event's day); another user's trade is 404.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use boz_common::ports::TradeFilter;
+use boz_common::schemas::{UserSettings, UserSettingsFields};
+use boz_common::status::TradeStatus;
+use boz_common::{CityCode, ValidationError};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::ApiState;
+use crate::auth::Authed;
+use crate::error::{ApiError, ApiResult};
+
+fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
+    ApiError(ValidationError::new(field, reason).into())
+}
+
+/// A JSON body, or a 422 saying why it is not one.
+fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| invalid("body", format!("not valid: {e}")))
+}
+
+pub async fn get_settings(State(state): State<ApiState>, authed: Authed) -> ApiResult<Json<Value>> {
+    let user = state.store.get_user(&authed.user_id).await?;
+    Ok(Json(user.settings))
+}
+
+pub async fn put_settings(
+    State(state): State<ApiState>,
+    authed: Authed,
+    body: Bytes,
+) -> ApiResult<Json<UserSettings>> {
+    let fields: UserSettingsFields = json_body(&body)?;
+    let settings = UserSettings::new(fields).map_err(|e| ApiError(e.into()))?;
+    state
+        .store
+        .update_user_settings(&authed.user_id, &settings)
+        .await?;
+    tracing::info!(target: "TRADING", user_id = %authed.user_id, "settings changed");
+    Ok(Json(settings))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TradeQuery {
+    pub city: Option<String>,
+    pub status: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+fn date(field: &str, v: &Option<String>) -> ApiResult<Option<NaiveDate>> {
+    v.as_deref()
+        .map(|s| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_err(|_| invalid(field, format!("{s:?} is not a date (YYYY-MM-DD)")))
+        })
+        .transpose()
+}
+
+pub async fn list_trades(
+    State(state): State<ApiState>,
+    authed: Authed,
+    Query(q): Query<TradeQuery>,
+) -> ApiResult<Json<Value>> {
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=200).contains(&limit) {
+        return Err(invalid("limit", format!("must be 1 to 200, got {limit}")));
+    }
+    let offset = q.offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(invalid(
+            "offset",
+            format!("must not be negative, got {offset}"),
+        ));
+    }
+    let city = q
+        .city
+        .as_deref()
+        .map(|c| {
+            CityCode::parse(&c.to_ascii_uppercase()).map_err(|e| invalid("city", e.to_string()))
+        })
+        .transpose()?;
+    let status = q
+        .status
+        .as_deref()
+        .map(|s| {
+            s.to_ascii_uppercase()
+                .parse::<TradeStatus>()
+                .map_err(|e| invalid("status", e.to_string()))
+        })
+        .transpose()?;
+    let filter = TradeFilter {
+        city,
+        status,
+        from: date("from", &q.from)?,
+        to: date("to", &q.to)?,
+        limit: u32::try_from(limit).map_err(|_| invalid("limit", "out of range"))?,
+        offset: u32::try_from(offset).map_err(|_| invalid("offset", "out of range"))?,
+    };
+    let trades = state.store.list_trades(&authed.user_id, &filter).await?;
+    let records: Vec<&boz_common::schemas::TradeRecord> =
+        trades.iter().map(|t| &t.record).collect();
+    Ok(Json(
+        json!({"trades": records, "limit": limit, "offset": offset}),
+    ))
+}
+
+pub async fn get_trade(
+    State(state): State<ApiState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let t = state.store.get_trade(&authed.user_id, &id).await?;
+    let postmortem = state.store.get_postmortem(&authed.user_id, &id).await?;
+    let r = &t.record;
+    let snapshots = state
+        .store
+        .market_snapshots_between(&r.city, r.date, r.date)
+        .await?;
+    let snapshots: Vec<Value> = snapshots
+        .iter()
+        .map(|s| {
+            json!({"ticker": s.ticker, "as_of": s.as_of, "yes_bid": s.yes_bid, "yes_ask": s.yes_ask,
+                   "last_price": s.last_price, "lower_bound_f": s.lower_bound_f,
+                   "upper_bound_f": s.upper_bound_f, "source": s.source})
+        })
+        .collect();
+    Ok(Json(
+        json!({"trade": r, "postmortem": postmortem, "snapshots": snapshots}),
+    ))
+}
