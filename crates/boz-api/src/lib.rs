@@ -4,8 +4,8 @@
 //! never `boz-engine` or `boz-store`; the binary hands it an `Arc<dyn Store>` and mounts its
 //! router beside `/health`.
 //!
-//! So far: authentication, and the settings and trades of the signed-in user
-//! ([`resources`]). [`auth`] signs users in with a session cookie (HttpOnly,
+//! So far: authentication, the settings and trades of the signed-in user ([`resources`]), and
+//! the approval queue and trading state ([`trading`]). [`auth`] signs users in with a session cookie (HttpOnly,
 //! SameSite=Strict, Secure when served over TLS) whose every state-changing request must carry
 //! the session's CSRF token, or with a personal API token (`Authorization: Bearer`); sign-in
 //! attempts are rate-limited per username; every handler gets the signed-in user from
@@ -14,6 +14,7 @@
 pub mod auth;
 pub mod error;
 pub mod resources;
+pub mod trading;
 
 use std::sync::Arc;
 
@@ -30,6 +31,8 @@ pub struct ApiState {
     pub secure_cookies: bool,
     pub session_hours: i64,
     pub limiter: Arc<auth::LoginLimiter>,
+    /// The trading engine for approvals and halts (none: those answer 503).
+    pub trader: Option<Arc<dyn trading::Trader>>,
 }
 
 impl ApiState {
@@ -40,7 +43,13 @@ impl ApiState {
             secure_cookies,
             session_hours: 12,
             limiter: Arc::new(auth::LoginLimiter::new()),
+            trader: None,
         }
+    }
+
+    pub fn with_trader(mut self, trader: Arc<dyn trading::Trader>) -> ApiState {
+        self.trader = Some(trader);
+        self
     }
 }
 
@@ -57,5 +66,11 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/trades", get(resources::list_trades))
         .route("/api/trades/{id}", get(resources::get_trade))
+        .route("/api/queue", get(trading::get_queue))
+        .route("/api/queue/{id}/approve", post(trading::approve))
+        .route("/api/queue/{id}/reject", post(trading::reject))
+        .route("/api/trading-state", get(trading::get_state))
+        .route("/api/trading-state/halt", post(trading::halt))
+        .route("/api/trading-state/resume", post(trading::resume))
         .with_state(state)
 }

@@ -531,7 +531,12 @@ macro_rules! impl_trading_repositories {
 
         fn approval_from_row(row: &DbRow) -> Result<StoredApproval, BozError> {
             let mut pending: PendingTrade = json_col(row, "pending")?;
-            let status: TradeStatus = parsed(row, "trade_status")?;
+            // the queue's state is the decision: a trade approved and then executed, won, lost
+            // or cancelled reads as APPROVED
+            let status = match parsed::<TradeStatus>(row, "trade_status")? {
+                s @ (TradeStatus::Pending | TradeStatus::Rejected | TradeStatus::Expired) => s,
+                _ => TradeStatus::Approved,
+            };
             if pending.status != status {
                 let mut f = pending.into_fields();
                 f.status = status;

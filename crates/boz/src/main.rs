@@ -8,6 +8,7 @@ mod accounts;
 mod cli;
 mod commands;
 mod setup;
+mod trader;
 
 use std::process::ExitCode;
 

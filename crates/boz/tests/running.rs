@@ -643,3 +643,263 @@ async fn with_the_weather_down_it_keeps_running_reports_why_and_never_trades_on_
     assert!(book.lock().unwrap().posts.is_empty());
     db.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_approval_queue_and_trading_state_through_the_api() {
+    let (server, _book, _arrived) = fake_kalshi::start(Duration::from_millis(10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(&DatabaseUrl::Sqlite {
+        path: dir.path().join("boz.sqlite"),
+    })
+    .await
+    .unwrap();
+    db.migrate().await.unwrap();
+    let store = db.store();
+    // the local user in manual mode: the start-up cycle queues its trades for approval
+    seed(&store).await;
+    let mut s = store.get_user("local").await.unwrap().settings;
+    s["trading_mode"] = json!("manual");
+    store
+        .update_user_settings("local", &serde_json::from_value(s).unwrap())
+        .await
+        .unwrap();
+    let bob_password = "bob's long password";
+    store
+        .create_login(
+            &StoredUser {
+                id: "bob".into(),
+                api_key_id: String::new(),
+                encrypted_private_key: String::new(),
+                settings: json!({}),
+                created_at: chrono::Utc::now(),
+            },
+            &boz_common::ports::Login {
+                username: "bob".into(),
+                user_id: "bob".into(),
+                password_hash: boz_crypto::password::hash_password(bob_password).unwrap(),
+                role: "user".into(),
+                must_change_password: false,
+                created_at: chrono::Utc::now(),
+            },
+        )
+        .await
+        .unwrap();
+    let mut env = env_for(
+        &format!("{}{}", server.uri(), fake_kalshi::PREFIX),
+        "kalshi.pem",
+        "sqlite://boz.sqlite",
+    );
+    // the paper venue: no Kalshi key
+    env.retain(|(k, _)| {
+        !k.starts_with("KALSHI_API") && !k.starts_with("KALSHI_PRIVATE") && k != "TRADING_VENUE"
+    });
+    let dir_path = dir.path().to_path_buf();
+    let mut p = tokio::task::spawn_blocking(move || {
+        let mut p = Proc::start(&dir_path, &pairs(&env), &["run"]);
+        p.wait_for("\"listening\"", Duration::from_secs(60));
+        p
+    })
+    .await
+    .unwrap();
+    let line = p.wait_for("\"listening\"", Duration::from_secs(1));
+    let address = serde_json::from_str::<Value>(&line).unwrap()["data"]["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let otp = p.wait_for("one-time password:", Duration::from_secs(1));
+    let otp = otp.rsplit(' ').next().unwrap().trim().to_string();
+    let base = format!("http://{address}");
+    let http = reqwest::Client::new();
+    let login = |user: &'static str, password: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let r = http
+                .post(format!("{base}/api/login"))
+                .json(&json!({"username": user, "password": password}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{user}");
+            let cookie = r.headers()["set-cookie"]
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_string();
+            let csrf = r.json::<Value>().await.unwrap()["csrf_token"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            (cookie, csrf)
+        }
+    };
+    let (admin, admin_csrf) = login("admin", otp).await;
+    let (bob, bob_csrf) = login("bob", bob_password.into()).await;
+    let call = |m: reqwest::Method, path: &str, auth: &(String, String), body: Option<Value>| {
+        let mut req = http
+            .request(m, format!("{base}{path}"))
+            .header("cookie", &auth.0)
+            .header("x-csrf-token", &auth.1);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send()
+    };
+    let admin_auth = (admin, admin_csrf);
+    let bob_auth = (bob, bob_csrf);
+
+    // the start-up cycle queued the local user's trades
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let queue = loop {
+        let q: Value = call(reqwest::Method::GET, "/api/queue", &admin_auth, None)
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !q["queue"].as_array().unwrap().is_empty() {
+            break q["queue"].as_array().unwrap().clone();
+        }
+        assert!(Instant::now() < deadline, "nothing queued");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(queue[0]["seconds_left"].as_i64().unwrap() > 0);
+    let first = queue[0]["id"].as_str().unwrap().to_string();
+    // bob sees an empty queue and cannot act on the local user's trades
+    let q: Value = call(reqwest::Method::GET, "/api/queue", &bob_auth, None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(q["queue"].as_array().unwrap().is_empty());
+    for action in ["approve", "reject"] {
+        let r = call(
+            reqwest::Method::POST,
+            &format!("/api/queue/{first}/{action}"),
+            &bob_auth,
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 404, "{action}");
+    }
+    // approving re-reads the book and places the order on the paper venue
+    let r = call(
+        reqwest::Method::POST,
+        &format!("/api/queue/{first}/approve"),
+        &admin_auth,
+        Some(json!({})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let order: Value = r.json().await.unwrap();
+    assert_eq!(order["status"], "executed");
+    assert_eq!(
+        store
+            .get_trade("local", &first)
+            .await
+            .unwrap()
+            .record
+            .status,
+        TradeStatus::Executed
+    );
+    // approving twice: no longer pending
+    let r = call(
+        reqwest::Method::POST,
+        &format!("/api/queue/{first}/approve"),
+        &admin_auth,
+        None,
+    )
+    .await
+    .unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, 409, "{text}");
+    if let Some(second) = queue.get(1).and_then(|t| t["id"].as_str()) {
+        let r = call(
+            reqwest::Method::POST,
+            &format!("/api/queue/{second}/reject"),
+            &admin_auth,
+            Some(json!({"reason": "not today"})),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 204);
+        assert_eq!(
+            store
+                .get_trade("local", second)
+                .await
+                .unwrap()
+                .record
+                .status,
+            TradeStatus::Rejected
+        );
+    }
+    // halt needs a reason; halted, then resumed; bob's state is his own
+    let r = call(
+        reqwest::Method::POST,
+        "/api/trading-state/halt",
+        &admin_auth,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = call(
+        reqwest::Method::POST,
+        "/api/trading-state/halt",
+        &admin_auth,
+        Some(json!({"reason": "going on holiday"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 204);
+    let state: Value = call(
+        reqwest::Method::GET,
+        "/api/trading-state",
+        &admin_auth,
+        None,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(state["state"], "HALTED");
+    assert_eq!(state["state_reason"], "going on holiday");
+    assert_eq!(state["state_changed_by"], "admin");
+    let bobs: Value = call(reqwest::Method::GET, "/api/trading-state", &bob_auth, None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bobs["state"], "ACTIVE");
+    let r = call(
+        reqwest::Method::POST,
+        "/api/trading-state/resume",
+        &admin_auth,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 204);
+    let state: Value = call(
+        reqwest::Method::GET,
+        "/api/trading-state",
+        &admin_auth,
+        None,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(state["state"], "ACTIVE");
+    let _ = tokio::task::spawn_blocking(move || p.stop()).await.unwrap();
+    db.close().await;
+}

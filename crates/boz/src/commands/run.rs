@@ -173,7 +173,8 @@ pub async fn run(role: Role) -> Result<()> {
     };
 
     if role.serves() {
-        let api = boz_api::ApiState::new(store.clone(), svc.clock.clone(), settings.secure_cookies);
+        let api = boz_api::ApiState::new(store.clone(), svc.clock.clone(), settings.secure_cookies)
+            .with_trader(Arc::new(crate::trader::EngineTrader { svc: svc.clone() }));
         let app = Router::new()
             .route("/health", get(health))
             .with_state(svc.clone())

@@ -1,0 +1,158 @@
+//! The approval queue and the trading state of the signed-in user:
+//!
+//! - `GET /api/queue` (the user's PENDING trades, with their signal and time to live);
+//!   `POST /api/queue/{id}/approve` `{"limit_price": "0.40"}` (optional; the book is read again
+//!   and EV and risk re-run before the order: 422 with the reason when it no longer passes, 409
+//!   when it is no longer pending); `POST /api/queue/{id}/reject` `{"reason": "..."}`;
+//! - `GET /api/trading-state` (today's exposure, realised P&L, losing streak, ACTIVE /
+//!   REDUCING / HALTED and why); `POST /api/trading-state/halt` `{"reason": "..."}`;
+//!   `POST /api/trading-state/resume`.
+//!
+//! Orders go through a [`Trader`] the binary provides (the trading engine on the configured
+//! venue); a process without one answers 503.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use boz_common::error::ErrorKind;
+use boz_common::ports::OrderRecord;
+use boz_common::{BozError, Price, ValidationError};
+use boz_trading::risk::trading_day;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::ApiState;
+use crate::auth::Authed;
+use crate::error::{ApiError, ApiResult};
+
+/// What the API asks of the trading engine, for one user.
+#[async_trait]
+pub trait Trader: Send + Sync {
+    async fn approve(
+        &self,
+        user_id: &str,
+        id: &str,
+        by: &str,
+        limit_price: Option<Price>,
+    ) -> Result<OrderRecord, BozError>;
+    async fn reject(
+        &self,
+        user_id: &str,
+        id: &str,
+        by: &str,
+        reason: Option<&str>,
+    ) -> Result<(), BozError>;
+    async fn halt(&self, user_id: &str, by: &str, reason: &str) -> Result<(), BozError>;
+    async fn resume(&self, user_id: &str, by: &str) -> Result<(), BozError>;
+}
+
+fn trader(state: &ApiState) -> ApiResult<Arc<dyn Trader>> {
+    state.trader.clone().ok_or_else(|| {
+        ApiError(BozError::new(
+            ErrorKind::UpstreamError,
+            "trading is not available in this process",
+            serde_json::Map::new(),
+        ))
+    })
+}
+
+fn who(a: &Authed) -> String {
+    a.username
+        .clone()
+        .unwrap_or_else(|| format!("token:{}", a.user_id))
+}
+
+/// An optional JSON body (empty is `{}`).
+fn body<T: serde::de::DeserializeOwned + Default>(b: &Bytes) -> ApiResult<T> {
+    if b.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(b)
+        .map_err(|e| ApiError(ValidationError::new("body", format!("not valid: {e}")).into()))
+}
+
+pub async fn get_queue(State(state): State<ApiState>, authed: Authed) -> ApiResult<Json<Value>> {
+    let list = state.store.list_approvals(&authed.user_id, true).await?;
+    let now = state.clock.now();
+    let items: Vec<Value> = list
+        .iter()
+        .map(|a| {
+            let mut v = serde_json::to_value(&a.pending).unwrap_or(Value::Null);
+            v["seconds_left"] = json!((a.pending.expires_at - now).num_seconds().max(0));
+            v
+        })
+        .collect();
+    Ok(Json(json!({"queue": items})))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Approve {
+    pub limit_price: Option<Price>,
+}
+
+pub async fn approve(
+    State(state): State<ApiState>,
+    authed: Authed,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> ApiResult<Json<OrderRecord>> {
+    let req: Approve = body(&b)?;
+    let t = trader(&state)?;
+    let order = t
+        .approve(&authed.user_id, &id, &who(&authed), req.limit_price)
+        .await?;
+    Ok(Json(order))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Reason {
+    pub reason: Option<String>,
+}
+
+pub async fn reject(
+    State(state): State<ApiState>,
+    authed: Authed,
+    Path(id): Path<String>,
+    b: Bytes,
+) -> ApiResult<StatusCode> {
+    let req: Reason = body(&b)?;
+    trader(&state)?
+        .reject(&authed.user_id, &id, &who(&authed), req.reason.as_deref())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn get_state(State(state): State<ApiState>, authed: Authed) -> ApiResult<Json<Value>> {
+    let day = trading_day(state.clock.now());
+    let status = state.store.risk_status(&authed.user_id, day).await?;
+    Ok(Json(serde_json::to_value(&status).map_err(|e| {
+        ApiError(BozError::internal(e.to_string()))
+    })?))
+}
+
+pub async fn halt(
+    State(state): State<ApiState>,
+    authed: Authed,
+    b: Bytes,
+) -> ApiResult<StatusCode> {
+    let req: Reason = body(&b)?;
+    let reason = req
+        .reason
+        .filter(|r| !r.trim().is_empty())
+        .ok_or_else(|| ApiError(ValidationError::new("reason", "say why trading stops").into()))?;
+    trader(&state)?
+        .halt(&authed.user_id, &who(&authed), &reason)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn resume(State(state): State<ApiState>, authed: Authed) -> ApiResult<StatusCode> {
+    trader(&state)?
+        .resume(&authed.user_id, &who(&authed))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
