@@ -1291,6 +1291,26 @@ async fn approvals_are_decided_once(db: &Database) {
         s.get_approval("u2", "p1").await.unwrap_err().kind,
         ErrorKind::NotFoundError
     );
+    // an approved trade that then executed (and settled) still reads as APPROVED in the queue
+    let t2 = StoredTrade {
+        record: trade("p2", "NYC", "2026-02-17", "PENDING", "2026-02-16T20:00:00Z"),
+        ..t.clone()
+    };
+    let pending2 = PendingTrade::new(PendingTradeFields {
+        id: "p2".into(),
+        ..pending.clone().into_fields()
+    })
+    .unwrap();
+    s.queue_trade(&t2, &pending2).await.unwrap();
+    s.decide_approval("u1", "p2", TradeStatus::Approved, "alice", at, None)
+        .await
+        .unwrap();
+    s.transition_trade("u1", "p2", TradeStatus::Executed)
+        .await
+        .unwrap();
+    let a = s.get_approval("u1", "p2").await.unwrap();
+    assert_eq!(a.pending.status, TradeStatus::Approved);
+    assert_eq!(s.list_approvals("u1", false).await.unwrap().len(), 2);
 }
 
 async fn settling_updates_the_trade_and_the_risk_once(db: &Database) {
