@@ -5,13 +5,15 @@
 //! router beside `/health`.
 //!
 //! So far: authentication, the settings and trades of the signed-in user ([`resources`]), and
-//! the approval queue and trading state ([`trading`]). [`auth`] signs users in with a session cookie (HttpOnly,
+//! the approval queue and trading state ([`trading`]), the weather, predictions and logs
+//! ([`data`]). [`auth`] signs users in with a session cookie (HttpOnly,
 //! SameSite=Strict, Secure when served over TLS) whose every state-changing request must carry
 //! the session's CSRF token, or with a personal API token (`Authorization: Bearer`); sign-in
 //! attempts are rate-limited per username; every handler gets the signed-in user from
 //! [`auth::Authed`] and acts only on that user's data.
 
 pub mod auth;
+pub mod data;
 pub mod error;
 pub mod resources;
 pub mod trading;
@@ -66,6 +68,9 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/trades", get(resources::list_trades))
         .route("/api/trades/{id}", get(resources::get_trade))
+        .route("/api/weather", get(data::weather))
+        .route("/api/predictions", get(data::predictions))
+        .route("/api/logs", get(data::logs))
         .route("/api/queue", get(trading::get_queue))
         .route("/api/queue/{id}/approve", post(trading::approve))
         .route("/api/queue/{id}/reject", post(trading::reject))

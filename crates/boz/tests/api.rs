@@ -629,3 +629,137 @@ async fn trades_are_paged_filtered_and_scoped_to_their_user() {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weather_predictions_and_logs() {
+    let api = api(false).await;
+    let now = chrono::Utc::now();
+    let city = boz_common::CityCode::parse("NYC").unwrap();
+    let date = "2026-11-29";
+    for (source, high, age_min) in [
+        ("NWS", 51.0, 90),
+        ("NWS", 52.0, 30),
+        ("Open-Meteo:GFS", 50.0, 10),
+    ] {
+        let t = now - chrono::Duration::minutes(age_min);
+        let w: boz_common::schemas::WeatherData = serde_json::from_value(json!({
+            "city": "NYC", "date": date, "forecast_high_f": high, "source": source,
+            "model_run_timestamp": t, "variables": {"temp_high_f": high}, "raw_data": {},
+            "fetched_at": t}))
+        .unwrap();
+        api.store.insert_forecast(&w).await.unwrap();
+    }
+    let (alice, _) = api.session("alice").await;
+    let get = |path: &str| {
+        api.http
+            .get(format!("{}{path}", api.base))
+            .header("cookie", &alice)
+            .send()
+    };
+    let r = get(&format!("/api/weather?city=nyc&date={date}"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let w: Value = r.json().await.unwrap();
+    let list = w["weather"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "the newest of each source: {w}");
+    let nws = list.iter().find(|x| x["source"] == "NWS").unwrap();
+    assert_eq!(nws["forecast_high_f"], 52.0);
+    let age = nws["age_seconds"].as_i64().unwrap();
+    assert!((1790..=1900).contains(&age), "{age}");
+    for (q, field) in [("city=ZZZ", "city"), ("date=tomorrow", "date")] {
+        let r = get(&format!("/api/weather?{q}")).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(r.text().await.unwrap().contains(field));
+    }
+
+    // predictions: 404 before one is stored, then the newest with its provenance
+    let path = format!("/api/predictions?city=NYC&date={date}");
+    let r = get(&path).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    seed_error(&r.json().await.unwrap(), "NotFoundError");
+    let p: boz_common::schemas::BracketPrediction = serde_json::from_value(json!({
+        "city": "NYC", "date": date, "brackets": [
+            {"bracket_label": "52F or below", "lower_bound_f": null, "upper_bound_f": 52.0, "probability": 0.4},
+            {"bracket_label": "53F or above", "lower_bound_f": 53.0, "upper_bound_f": null, "probability": 0.6}],
+        "ensemble_forecast_f": 52.6, "confidence": "MEDIUM", "model_sources": ["NWS"],
+        "forecast_spread_f": 0.5, "error_std_f": 2.4, "generated_at": now}))
+    .unwrap();
+    api.store
+        .insert_prediction(&p, &json!({"event_ticker": "KXHIGHNY-26NOV29"}))
+        .await
+        .unwrap();
+    let got: Value = get(&path).await.unwrap().json().await.unwrap();
+    assert_eq!(got["prediction"]["ensemble_forecast_f"], 52.6);
+    assert_eq!(got["provenance"]["event_ticker"], "KXHIGHNY-26NOV29");
+    let r = get("/api/predictions?city=NYC").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("date"));
+    assert_eq!(city.as_str(), "NYC");
+
+    // logs: admins only
+    api.store
+        .insert_log_entries(&[
+            boz_common::ports::LogRecord {
+                timestamp: now,
+                level: "WARN".into(),
+                module: "TRADING".into(),
+                message: "order refused".into(),
+                data: json!({}),
+            },
+            boz_common::ports::LogRecord {
+                timestamp: now,
+                level: "INFO".into(),
+                module: "WEATHER".into(),
+                message: "fetched".into(),
+                data: json!({}),
+            },
+        ])
+        .await
+        .unwrap();
+    let r = get("/api/logs").await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    seed_error(&r.json().await.unwrap(), "PermissionError");
+    api.store
+        .create_login(
+            &StoredUser {
+                id: "root".into(),
+                api_key_id: String::new(),
+                encrypted_private_key: String::new(),
+                settings: json!({}),
+                created_at: now,
+            },
+            &Login {
+                username: "root".into(),
+                user_id: "root".into(),
+                password_hash: boz_crypto::password::hash_password(PASSWORD).unwrap(),
+                role: "admin".into(),
+                must_change_password: false,
+                created_at: now,
+            },
+        )
+        .await
+        .unwrap();
+    let (root, _) = api.session("root").await;
+    let logs: Value = api
+        .http
+        .get(format!("{}/api/logs?module=trading&level=warn", api.base))
+        .header("cookie", &root)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = logs["logs"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{logs}");
+    assert_eq!(list[0]["message"], "order refused");
+    let r = api
+        .http
+        .get(format!("{}/api/logs?limit=0", api.base))
+        .header("cookie", &root)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}

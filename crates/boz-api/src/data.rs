@@ -1,0 +1,164 @@
+//! Shared data every signed-in user may read (the weather and the model are the same for
+//! everyone), and the logs (admins only: they are the whole installation's):
+//!
+//! - `GET /api/weather?city=NYC&date=YYYY-MM-DD` — the newest forecast of each source for each
+//!   city (or one city) and climate date (default: today in New York's climate day and the next
+//!   two days), with its age in seconds;
+//! - `GET /api/predictions?city=NYC&date=YYYY-MM-DD` — the newest stored prediction of the
+//!   city's event of that date, with its provenance (404 when none);
+//! - `GET /api/logs?module=TRADING&level=WARN&since=RFC3339&limit=100` — newest first, limit
+//!   1-1000.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use boz_common::ports::LogFilter;
+use boz_common::{BozError, CityCode, ValidationError};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::ApiState;
+use crate::auth::Authed;
+use crate::error::{ApiError, ApiResult};
+
+fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
+    ApiError(ValidationError::new(field, reason).into())
+}
+
+fn city(v: &str) -> ApiResult<CityCode> {
+    CityCode::parse(&v.to_ascii_uppercase()).map_err(|e| invalid("city", e.to_string()))
+}
+
+fn date(v: &str) -> ApiResult<NaiveDate> {
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| invalid("date", format!("{v:?} is not a date (YYYY-MM-DD)")))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CityDate {
+    pub city: Option<String>,
+    pub date: Option<String>,
+}
+
+pub async fn weather(
+    State(state): State<ApiState>,
+    _authed: Authed,
+    Query(q): Query<CityDate>,
+) -> ApiResult<Json<Value>> {
+    let now = state.clock.now();
+    let cities: Vec<CityCode> = match &q.city {
+        Some(c) => vec![city(c)?],
+        None => boz_common::city::registry()
+            .all()
+            .iter()
+            .map(|c| c.code())
+            .collect(),
+    };
+    let dates: Vec<NaiveDate> = match &q.date {
+        Some(d) => vec![date(d)?],
+        None => {
+            let today = (now - Duration::hours(5)).date_naive();
+            (0..3).map(|i| today + Duration::days(i)).collect()
+        }
+    };
+    let mut out = Vec::new();
+    for c in &cities {
+        for d in &dates {
+            let rows = state.store.forecasts_for(c, *d).await?;
+            let mut newest: BTreeMap<&str, &boz_common::schemas::WeatherData> = BTreeMap::new();
+            for r in &rows {
+                let w = &r.data;
+                if newest.get(w.source.as_str()).is_none_or(|n| {
+                    (w.fetched_at, w.model_run_timestamp) > (n.fetched_at, n.model_run_timestamp)
+                }) {
+                    newest.insert(&w.source, w);
+                }
+            }
+            for w in newest.values() {
+                let mut v = serde_json::to_value(w)
+                    .map_err(|e| ApiError(BozError::internal(e.to_string())))?;
+                v["age_seconds"] = json!((now - w.fetched_at).num_seconds());
+                out.push(v);
+            }
+        }
+    }
+    Ok(Json(json!({"weather": out})))
+}
+
+pub async fn predictions(
+    State(state): State<ApiState>,
+    _authed: Authed,
+    Query(q): Query<CityDate>,
+) -> ApiResult<Json<Value>> {
+    let c = city(
+        q.city
+            .as_deref()
+            .ok_or_else(|| invalid("city", "is required"))?,
+    )?;
+    let d = date(
+        q.date
+            .as_deref()
+            .ok_or_else(|| invalid("date", "is required"))?,
+    )?;
+    let p = state
+        .store
+        .latest_prediction(&c, d)
+        .await?
+        .ok_or_else(|| ApiError(BozError::not_found("prediction", format!("{c} {d}"))))?;
+    Ok(Json(
+        json!({"prediction": p.prediction, "provenance": p.provenance}),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LogQuery {
+    pub module: Option<String>,
+    pub level: Option<String>,
+    pub since: Option<String>,
+    pub limit: Option<u32>,
+}
+
+pub async fn logs(
+    State(state): State<ApiState>,
+    authed: Authed,
+    Query(q): Query<LogQuery>,
+) -> ApiResult<Json<Value>> {
+    let admin = match &authed.username {
+        Some(u) => state
+            .store
+            .get_login(u)
+            .await?
+            .is_some_and(|l| l.role == "admin"),
+        None => false,
+    };
+    if !admin {
+        return Err(ApiError(BozError::new(
+            boz_common::error::ErrorKind::PermissionError,
+            "the logs are for admins (they cover the whole installation)",
+            serde_json::Map::new(),
+        )));
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(invalid("limit", format!("must be 1 to 1000, got {limit}")));
+    }
+    let since = q
+        .since
+        .as_deref()
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| invalid("since", format!("{s:?} is not an RFC 3339 time")))
+        })
+        .transpose()?;
+    let filter = LogFilter {
+        module: q.module.map(|m| m.to_ascii_uppercase()),
+        level: q.level.map(|l| l.to_ascii_uppercase()),
+        since,
+        limit,
+    };
+    let logs = state.store.recent_logs(&filter).await?;
+    Ok(Json(json!({"logs": logs})))
+}
