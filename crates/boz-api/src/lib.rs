@@ -6,7 +6,7 @@
 //!
 //! So far: authentication, the settings and trades of the signed-in user ([`resources`]), and
 //! the approval queue and trading state ([`trading`]), the weather, predictions and logs
-//! ([`data`]). [`auth`] signs users in with a session cookie (HttpOnly,
+//! ([`data`]), connecting a Kalshi account ([`onboarding`]). [`auth`] signs users in with a session cookie (HttpOnly,
 //! SameSite=Strict, Secure when served over TLS) whose every state-changing request must carry
 //! the session's CSRF token, or with a personal API token (`Authorization: Bearer`); sign-in
 //! attempts are rate-limited per username; every handler gets the signed-in user from
@@ -15,6 +15,7 @@
 pub mod auth;
 pub mod data;
 pub mod error;
+pub mod onboarding;
 pub mod resources;
 pub mod trading;
 
@@ -35,6 +36,8 @@ pub struct ApiState {
     pub limiter: Arc<auth::LoginLimiter>,
     /// The trading engine for approvals and halts (none: those answer 503).
     pub trader: Option<Arc<dyn trading::Trader>>,
+    /// Connecting Kalshi accounts (none: answers 503).
+    pub onboarding: Option<onboarding::Onboarding>,
 }
 
 impl ApiState {
@@ -46,7 +49,13 @@ impl ApiState {
             session_hours: 12,
             limiter: Arc::new(auth::LoginLimiter::new()),
             trader: None,
+            onboarding: None,
         }
+    }
+
+    pub fn with_onboarding(mut self, o: onboarding::Onboarding) -> ApiState {
+        self.onboarding = Some(o);
+        self
     }
 
     pub fn with_trader(mut self, trader: Arc<dyn trading::Trader>) -> ApiState {
@@ -68,6 +77,12 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/trades", get(resources::list_trades))
         .route("/api/trades/{id}", get(resources::get_trade))
+        .route(
+            "/api/kalshi",
+            get(onboarding::status)
+                .post(onboarding::connect)
+                .delete(onboarding::disconnect),
+        )
         .route("/api/weather", get(data::weather))
         .route("/api/predictions", get(data::predictions))
         .route("/api/logs", get(data::logs))

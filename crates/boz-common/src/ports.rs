@@ -785,6 +785,15 @@ pub trait LoginRepo: Send + Sync {
     async fn list_tokens(&self, user_id: &str) -> Result<Vec<ApiToken>, BozError>;
     /// Deletes one of the user's tokens (another user's token is "not found").
     async fn delete_token(&self, user_id: &str, id: &str) -> Result<(), BozError>;
+    /// Stores a user's Kalshi key id, encrypted private key and environment ("demo" or
+    /// "prod"); `None` for all three disconnects.
+    async fn set_kalshi_key(
+        &self,
+        user_id: &str,
+        key: Option<(&str, &str, &str)>,
+    ) -> Result<(), BozError>;
+    /// The environment of a user's stored Kalshi key, if one is stored.
+    async fn kalshi_env(&self, user_id: &str) -> Result<Option<String>, BozError>;
 }
 
 /// A signed-in browser session. Only the hash of its cookie value is stored.

@@ -403,6 +403,39 @@ macro_rules! impl_job_repositories {
                     .collect()
             }
 
+            async fn set_kalshi_key(
+                &self,
+                user_id: &str,
+                key: Option<(&str, &str, &str)>,
+            ) -> Result<(), BozError> {
+                let (id, encrypted, env) = key.unwrap_or(("", "", ""));
+                let done = sqlx::query(
+                    "UPDATE users SET api_key_id = $2, encrypted_private_key = $3, kalshi_env = $4 WHERE id = $1",
+                )
+                .bind(user_id)
+                .bind(id)
+                .bind(encrypted)
+                .bind(if env.is_empty() { None } else { Some(env) })
+                .execute(&self.write)
+                .await
+                .map_err(|e| db_error("store Kalshi key", e))?;
+                if done.rows_affected() == 1 {
+                    Ok(())
+                } else {
+                    Err(BozError::not_found("user", user_id))
+                }
+            }
+
+            async fn kalshi_env(&self, user_id: &str) -> Result<Option<String>, BozError> {
+                let row = sqlx::query("SELECT kalshi_env FROM users WHERE id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&self.read)
+                    .await
+                    .map_err(|e| db_error("read Kalshi environment", e))?
+                    .ok_or_else(|| BozError::not_found("user", user_id))?;
+                col(&row, "kalshi_env")
+            }
+
             async fn delete_token(&self, user_id: &str, id: &str) -> Result<(), BozError> {
                 let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
                     .bind(id)

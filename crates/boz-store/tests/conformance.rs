@@ -308,6 +308,7 @@ async fn tables_have_the_seed_columns(db: &Database) {
             "encrypted_private_key",
             "settings",
             "created_at",
+            "kalshi_env",
         ],
     );
     want(
@@ -1716,4 +1717,30 @@ async fn sessions_and_tokens_are_found_by_hash_and_scoped(db: &Database) {
     );
     s.delete_token("u-alice", "tok-1").await.unwrap();
     assert_eq!(s.use_token("tok-hash-1", t0).await.unwrap(), None);
+
+    // a Kalshi key with its environment, and disconnecting it
+    assert_eq!(s.kalshi_env("u-alice").await.unwrap(), None);
+    s.set_kalshi_key("u-alice", Some(("key-1", "v1.enc", "demo")))
+        .await
+        .unwrap();
+    let u = s.get_user("u-alice").await.unwrap();
+    assert_eq!(
+        (u.api_key_id.as_str(), u.encrypted_private_key.as_str()),
+        ("key-1", "v1.enc")
+    );
+    assert_eq!(
+        s.kalshi_env("u-alice").await.unwrap().as_deref(),
+        Some("demo")
+    );
+    s.set_kalshi_key("u-alice", None).await.unwrap();
+    let u = s.get_user("u-alice").await.unwrap();
+    assert_eq!(
+        (u.api_key_id.as_str(), u.encrypted_private_key.as_str()),
+        ("", "")
+    );
+    assert_eq!(s.kalshi_env("u-alice").await.unwrap(), None);
+    assert_eq!(
+        s.set_kalshi_key("nobody", None).await.unwrap_err().kind,
+        ErrorKind::NotFoundError
+    );
 }

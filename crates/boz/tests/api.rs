@@ -763,3 +763,163 @@ async fn weather_predictions_and_logs() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onboarding_checks_the_key_stores_it_encrypted_and_never_shows_it() {
+    use wiremock::matchers::{header, header_exists, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let kalshi = MockServer::start().await;
+    // the good key id gets a balance; any other is refused
+    Mock::given(path("/trade-api/v2/portfolio/balance"))
+        .and(header("KALSHI-ACCESS-KEY", "key-good"))
+        .and(header_exists("KALSHI-ACCESS-SIGNATURE"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"balance_dollars": "250.00"})),
+        )
+        .mount(&kalshi)
+        .await;
+    Mock::given(path("/trade-api/v2/portfolio/balance"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({"error": {"code": "authentication_error", "message": "bad key"}}),
+        ))
+        .mount(&kalshi)
+        .await;
+    let master = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let mut api = api(false).await;
+    // the same database, served again with onboarding
+    let app = boz_api::router(
+        boz_api::ApiState::new(api.store.clone(), Arc::new(SystemClock), false).with_onboarding(
+            boz_api::onboarding::Onboarding {
+                vault: Arc::new(boz_crypto::KeyVault::new(master).unwrap()),
+                base_url: Some(format!("{}/trade-api/v2", kalshi.uri())),
+                timeout: std::time::Duration::from_secs(5),
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    api.base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let pem = support::fake_kalshi::private_key_pem();
+    let (cookie, csrf) = api.session("alice").await;
+    let send = |m: reqwest::Method, body: Option<Value>| {
+        let mut req = api
+            .http
+            .request(m, format!("{}/api/kalshi", api.base))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send()
+    };
+    let key_body = &pem[40..80];
+    // every failure names the field and never echoes the key
+    for (body, field, status) in [
+        (
+            json!({"private_key": pem, "environment": "demo"}),
+            "api_key_id",
+            422,
+        ),
+        (
+            json!({"api_key_id": "key-good", "environment": "demo"}),
+            "private_key",
+            422,
+        ),
+        (
+            json!({"api_key_id": "key-good", "private_key": pem, "environment": "live"}),
+            "environment",
+            422,
+        ),
+        (
+            json!({"api_key_id": "key-good", "private_key": "-----not a key-----", "environment": "demo"}),
+            "private_key",
+            422,
+        ),
+        (
+            json!({"api_key_id": "key-bad", "private_key": pem, "environment": "demo"}),
+            "private_key",
+            422,
+        ),
+    ] {
+        let r = send(reqwest::Method::POST, Some(body)).await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{field}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains(field), "{text}");
+        assert!(
+            !text.contains(key_body) && !text.contains("PRIVATE KEY"),
+            "{text}"
+        );
+    }
+    assert!(
+        api.store
+            .get_user("u-alice")
+            .await
+            .unwrap()
+            .encrypted_private_key
+            .is_empty()
+    );
+
+    let r = send(
+        reqwest::Method::POST,
+        Some(json!({"api_key_id": "key-good", "private_key": pem, "environment": "demo"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().await.unwrap();
+    assert!(!text.contains(key_body), "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["connected"], true);
+    assert_eq!(v["balance"], 250.0);
+    // stored encrypted under the master key with the user id; decrypts to the key
+    let u = api.store.get_user("u-alice").await.unwrap();
+    assert_eq!(u.api_key_id, "key-good");
+    assert!(!u.encrypted_private_key.contains(key_body));
+    let vault = boz_crypto::KeyVault::new(master).unwrap();
+    assert_eq!(
+        vault
+            .decrypt("u-alice", &u.encrypted_private_key)
+            .unwrap()
+            .as_str(),
+        pem
+    );
+    assert_eq!(
+        api.store.kalshi_env("u-alice").await.unwrap().as_deref(),
+        Some("demo")
+    );
+    let status: Value = send(reqwest::Method::GET, None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        status,
+        json!({"connected": true, "api_key_id": "key-good", "environment": "demo"})
+    );
+    // bob is not connected
+    let (bob, _) = api.session("bob").await;
+    let bobs: Value = api
+        .http
+        .get(format!("{}/api/kalshi", api.base))
+        .header("cookie", &bob)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bobs["connected"], false);
+    // disconnect deletes it
+    let r = send(reqwest::Method::DELETE, None).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let u = api.store.get_user("u-alice").await.unwrap();
+    assert!(u.encrypted_private_key.is_empty() && u.api_key_id.is_empty());
+    let status: Value = send(reqwest::Method::GET, None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["connected"], false);
+}

@@ -1,2 +1,3 @@
+ALTER TABLE users DROP COLUMN kalshi_env;
 DROP TABLE api_tokens;
 DROP TABLE sessions;

@@ -19,3 +19,6 @@ CREATE TABLE api_tokens (
     last_used_at TEXT
 );
 CREATE INDEX ix_api_tokens_user_id ON api_tokens (user_id);
+
+-- Onboarding: which Kalshi environment (demo or prod) a user's stored key belongs to.
+ALTER TABLE users ADD COLUMN kalshi_env TEXT;

@@ -174,7 +174,12 @@ pub async fn run(role: Role) -> Result<()> {
 
     if role.serves() {
         let api = boz_api::ApiState::new(store.clone(), svc.clock.clone(), settings.secure_cookies)
-            .with_trader(Arc::new(crate::trader::EngineTrader { svc: svc.clone() }));
+            .with_trader(Arc::new(crate::trader::EngineTrader { svc: svc.clone() }))
+            .with_onboarding(boz_api::onboarding::Onboarding {
+                vault: Arc::new(boz_crypto::KeyVault::new(&key.text)?),
+                base_url: settings.kalshi_base_url.clone(),
+                timeout: std::time::Duration::from_secs(u64::from(settings.http_timeout_seconds)),
+            });
         let app = Router::new()
             .route("/health", get(health))
             .with_state(svc.clone())
