@@ -86,6 +86,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/weather", get(data::weather))
         .route("/api/predictions", get(data::predictions))
         .route("/api/logs", get(data::logs))
+        .route("/api/signals", get(trading::signals))
+        .route("/api/markets", get(trading::markets))
         .route("/api/queue", get(trading::get_queue))
         .route("/api/queue/{id}/approve", post(trading::approve))
         .route("/api/queue/{id}/reject", post(trading::reject))

@@ -21,6 +21,7 @@ use axum::http::StatusCode;
 use boz_common::error::ErrorKind;
 use boz_common::ports::OrderRecord;
 use boz_common::{BozError, Price, ValidationError};
+use boz_trading::engine::Candidate;
 use boz_trading::risk::trading_day;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -48,6 +49,9 @@ pub trait Trader: Send + Sync {
     ) -> Result<(), BozError>;
     async fn halt(&self, user_id: &str, by: &str, reason: &str) -> Result<(), BozError>;
     async fn resume(&self, user_id: &str, by: &str) -> Result<(), BozError>;
+    /// Every candidate of the user's open events with its price, probability, EV after fees
+    /// and verdict, and what could not be judged.
+    async fn signals(&self, user_id: &str) -> Result<(Vec<Candidate>, Vec<String>), BozError>;
 }
 
 fn trader(state: &ApiState) -> ApiResult<Arc<dyn Trader>> {
@@ -155,4 +159,62 @@ pub async fn resume(State(state): State<ApiState>, authed: Authed) -> ApiResult<
         .resume(&authed.user_id, &who(&authed))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn signals(State(state): State<ApiState>, authed: Authed) -> ApiResult<Json<Value>> {
+    let (candidates, errors) = trader(&state)?.signals(&authed.user_id).await?;
+    Ok(Json(json!({"candidates": candidates, "errors": errors})))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MarketQuery {
+    pub city: Option<String>,
+}
+
+/// The open events of the user's cities: each bracket with both sides' executable price, the
+/// model's probability and the EV after fees, from the same judgement as the signals.
+pub async fn markets(
+    State(state): State<ApiState>,
+    authed: Authed,
+    axum::extract::Query(q): axum::extract::Query<MarketQuery>,
+) -> ApiResult<Json<Value>> {
+    // a city's events are those of its Kalshi series
+    let series = match q.city.as_deref() {
+        Some(c) => {
+            let code = boz_common::CityCode::parse(&c.to_ascii_uppercase())
+                .map_err(|e| ApiError(ValidationError::new("city", e.to_string()).into()))?;
+            let city = code.city().ok_or_else(|| {
+                ApiError(ValidationError::new("city", format!("{code} is not configured")).into())
+            })?;
+            Some(format!("{}-", city.kalshi_series))
+        }
+        None => None,
+    };
+    let (candidates, errors) = trader(&state)?.signals(&authed.user_id).await?;
+    let mut events: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Value>> =
+        std::collections::BTreeMap::new();
+    for c in &candidates {
+        if series
+            .as_ref()
+            .is_some_and(|s| !c.event_ticker.starts_with(s))
+        {
+            continue;
+        }
+        let b = events
+            .entry(c.event_ticker.clone())
+            .or_default()
+            .entry(c.ticker.clone())
+            .or_insert_with(|| json!({"ticker": c.ticker}));
+        if let Some(sig) = &c.signal {
+            b["bracket"] = serde_json::to_value(&sig.bracket).unwrap_or(Value::Null);
+        }
+        b[c.side.as_str()] = json!({
+            "price": c.price, "model_probability": c.probability, "ev": c.ev, "verdict": c.verdict,
+        });
+    }
+    let list: Vec<Value> = events
+        .into_iter()
+        .map(|(e, brackets)| json!({"event_ticker": e, "brackets": brackets.into_values().collect::<Vec<_>>()}))
+        .collect();
+    Ok(Json(json!({"events": list, "errors": errors})))
 }

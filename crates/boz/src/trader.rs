@@ -51,4 +51,11 @@ impl boz_api::trading::Trader for EngineTrader {
     async fn resume(&self, user_id: &str, by: &str) -> Result<(), BozError> {
         self.engine(user_id)?.resume(user_id, by).await
     }
+
+    async fn signals(
+        &self,
+        user_id: &str,
+    ) -> Result<(Vec<boz_trading::engine::Candidate>, Vec<String>), BozError> {
+        self.engine(user_id)?.signals(Some(user_id)).await
+    }
 }

@@ -766,6 +766,76 @@ async fn the_approval_queue_and_trading_state_through_the_api() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     assert!(queue[0]["seconds_left"].as_i64().unwrap() > 0);
+    // signals and markets: every bracket's both sides with price, model probability and EV
+    let sig: Value = call(reqwest::Method::GET, "/api/signals", &admin_auth, None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let candidates = sig["candidates"].as_array().unwrap();
+    assert_eq!(candidates.len(), 8, "4 brackets x 2 sides: {sig}");
+    assert!(candidates.iter().all(|c| c["user_id"] == "local"));
+    let m: Value = call(
+        reqwest::Method::GET,
+        "/api/markets?city=nyc",
+        &admin_auth,
+        None,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let events = m["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{m}");
+    assert_eq!(events[0]["event_ticker"], fake_kalshi::event_ticker());
+    let brackets = events[0]["brackets"].as_array().unwrap();
+    assert_eq!(brackets.len(), 4);
+    let cheap = brackets
+        .iter()
+        .find(|b| b["ticker"] == fake_kalshi::ticker(1))
+        .unwrap();
+    assert_eq!(cheap["yes"]["price"], 0.35);
+    assert_eq!(cheap["yes"]["model_probability"], 0.45);
+    assert!(cheap["yes"]["ev"].as_f64().unwrap() > 0.0);
+    assert!(cheap["no"]["ev"].is_number());
+    let other: Value = call(
+        reqwest::Method::GET,
+        "/api/markets?city=CHI",
+        &admin_auth,
+        None,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert!(other["events"].as_array().unwrap().is_empty());
+    let r = call(
+        reqwest::Method::GET,
+        "/api/markets?city=XX1",
+        &admin_auth,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    // bob has no events of his own (no prediction for his cities)
+    let bobs: Value = call(reqwest::Method::GET, "/api/signals", &bob_auth, None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        bobs["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["user_id"] == "bob"),
+        "{bobs}"
+    );
     let first = queue[0]["id"].as_str().unwrap().to_string();
     // bob sees an empty queue and cannot act on the local user's trades
     let q: Value = call(reqwest::Method::GET, "/api/queue", &bob_auth, None)
