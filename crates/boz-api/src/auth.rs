@@ -165,7 +165,8 @@ impl FromRequestParts<ApiState> for Authed {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A sign-in request. No `Debug`: it holds a password.
+#[derive(Deserialize)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -295,7 +296,8 @@ pub async fn me(State(state): State<ApiState>, authed: Authed) -> ApiResult<Json
     }))
 }
 
-#[derive(Debug, Deserialize)]
+/// No `Debug`: it holds passwords.
+#[derive(Deserialize)]
 pub struct PasswordChange {
     pub current_password: String,
     pub new_password: String,

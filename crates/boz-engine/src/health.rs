@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use boz_common::ports::{JobOutcome, TradingState};
+use boz_common::ports::JobOutcome;
 use boz_trading::risk::trading_day;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -112,7 +112,7 @@ pub async fn check(svc: &Services) -> Health {
     // the market feed: the newest snapshot of any open event
     let mut feed: Option<DateTime<Utc>> = None;
     for city in &svc.cities {
-        if let Ok(snaps) = store
+        match store
             .market_snapshots_between(
                 &city.code(),
                 today - Duration::days(1),
@@ -120,7 +120,11 @@ pub async fn check(svc: &Services) -> Health {
             )
             .await
         {
-            feed = feed.max(snaps.iter().map(|s| s.as_of).max());
+            Ok(snaps) => feed = feed.max(snaps.iter().map(|s| s.as_of).max()),
+            Err(e) => reasons.push(format!(
+                "market snapshots of {} unreadable: {}",
+                city.code, e.message
+            )),
         }
     }
     let feed_limit = Duration::seconds(3 * interval(JobKind::RecordMarkets));
@@ -208,15 +212,19 @@ pub async fn check(svc: &Services) -> Health {
 
     // trading state of every user
     let mut trading = Vec::new();
-    if let Ok(users) = store.list_users().await {
-        for u in users {
-            if let Ok(r) = store.risk_status(&u.id, trading_day(now)).await {
-                if r.state == TradingState::Halted {
-                    tracing::debug!(target: "RISK", user_id = %u.id, "halted");
+    match store.list_users().await {
+        Ok(users) => {
+            for u in users {
+                match store.risk_status(&u.id, trading_day(now)).await {
+                    Ok(r) => trading.push(json!({"user_id": u.id, "state": r.state})),
+                    Err(e) => reasons.push(format!(
+                        "trading state of {} unreadable: {}",
+                        u.id, e.message
+                    )),
                 }
-                trading.push(json!({"user_id": u.id, "state": r.state}));
             }
         }
+        Err(e) => reasons.push(format!("users unreadable: {}", e.message)),
     }
     let healthy = reasons.is_empty();
     Health {

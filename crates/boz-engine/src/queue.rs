@@ -91,8 +91,7 @@ impl Queue {
         }
     }
 
-    /// Pushes `job` unless a job with its key was pushed before (by any process): PostgreSQL
-    /// refuses the second job with the key (a unique index), SQLite ignores it.
+    /// Pushes `job` unless a job with its key was pushed before (by any process).
     pub async fn push(&self, job: &Job) -> Result<()> {
         let task = || {
             TaskBuilder::new(job.clone())
@@ -100,14 +99,21 @@ impl Queue {
                 .max_attempts(MAX_ATTEMPTS)
                 .build()
         };
-        let pushed = match self.clone() {
-            Queue::Sqlite(mut q) => q.push_task(task()).await.map_err(|e| e.to_string()),
-            Queue::Postgres(mut q) => q.push_task(task()).await.map_err(|e| e.to_string()),
+        let failed = match self.clone() {
+            // SQLite ignores a second job with the key (ON CONFLICT DO NOTHING)
+            Queue::Sqlite(mut q) => q.push_task(task()).await.err().map(|e| e.to_string()),
+            // PostgreSQL refuses it with a unique violation: pushed before, not an error
+            Queue::Postgres(mut q) => match q.push_task(task()).await {
+                Ok(()) => None,
+                Err(TaskSinkError::PushError(apalis_postgres::Error::Database(
+                    sqlx::Error::Database(db),
+                ))) if db.is_unique_violation() => None,
+                Err(e) => Some(e.to_string()),
+            },
         };
-        match pushed {
-            Ok(()) => Ok(()),
-            Err(e) if e.contains("idempotency_key") || e.contains("duplicate key") => Ok(()),
-            Err(e) => Err(EngineError::failed(format!(
+        match failed {
+            None => Ok(()),
+            Some(e) => Err(EngineError::failed(format!(
                 "cannot queue {}: {e}",
                 job.key()
             ))),

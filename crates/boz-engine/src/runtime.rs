@@ -139,22 +139,14 @@ impl Runner {
             match Busy::take(&self.busy, job.kind) {
                 Some(b) => Some(b),
                 None => {
-                    let now = self.svc.clock.now();
-                    store
-                        .start_job_run(&JobRun {
-                            id: uuid::Uuid::new_v4().to_string(),
-                            job: job.kind.as_str().to_string(),
-                            tick: job.tick,
-                            worker: self.worker.clone(),
-                            started_at: now,
-                            finished_at: Some(now),
-                            duration_ms: Some(0),
-                            outcome: JobOutcome::Skipped,
-                            error: None,
-                            summary: Some(json!({"reason": job.reason,
-                                "skipped": "a run of this job is still going in this process"})),
-                        })
-                        .await?;
+                    self.record_unrun(
+                        job,
+                        JobOutcome::Skipped,
+                        None,
+                        json!({"reason": job.reason,
+                            "skipped": "a run of this job is still going in this process"}),
+                    )
+                    .await?;
                     tracing::info!(target: "SYSTEM", job = %job.kind.as_str(), tick = %job.tick, "skipped: the previous run is still going");
                     return Ok((JobOutcome::Skipped, Vec::new()));
                 }
@@ -168,21 +160,13 @@ impl Runner {
         if job.kind.trades()
             && let Err(e) = self.acquire_trading_lease(&run_id).await
         {
-            let now = self.svc.clock.now();
-            store
-                .start_job_run(&JobRun {
-                    id: run_id,
-                    job: job.kind.as_str().to_string(),
-                    tick: job.tick,
-                    worker: self.worker.clone(),
-                    started_at: now,
-                    finished_at: Some(now),
-                    duration_ms: Some(0),
-                    outcome: JobOutcome::Failed,
-                    error: Some(e.to_string()),
-                    summary: Some(json!({"reason": job.reason})),
-                })
-                .await?;
+            self.record_unrun(
+                job,
+                JobOutcome::Failed,
+                Some(e.to_string()),
+                json!({"reason": job.reason}),
+            )
+            .await?;
             return Ok((JobOutcome::Failed, Vec::new()));
         }
         // renewed while the cycle runs; a dead holder's lease expires after JOB_LEASE_SECONDS
@@ -258,6 +242,33 @@ impl Runner {
             }
         }
         Ok((outcome, next))
+    }
+
+    /// Records a run that ended before it started: skipped, or failed waiting for the lease.
+    async fn record_unrun(
+        &self,
+        job: &Job,
+        outcome: JobOutcome,
+        error: Option<String>,
+        summary: serde_json::Value,
+    ) -> Result<()> {
+        let now = self.svc.clock.now();
+        self.svc
+            .store
+            .start_job_run(&JobRun {
+                id: uuid::Uuid::new_v4().to_string(),
+                job: job.kind.as_str().to_string(),
+                tick: job.tick,
+                worker: self.worker.clone(),
+                started_at: now,
+                finished_at: Some(now),
+                duration_ms: Some(0),
+                outcome,
+                error,
+                summary: Some(summary),
+            })
+            .await?;
+        Ok(())
     }
 
     /// Renews `holder`'s trading lease every third of its length until dropped.

@@ -171,22 +171,24 @@ impl Services {
     }
 }
 
+/// A new user with the DEFAULT_* limits in manual mode and no Kalshi key (paper only).
+pub fn new_user(id: &str, settings: &Settings) -> Result<StoredUser> {
+    Ok(StoredUser {
+        id: id.to_string(),
+        api_key_id: String::new(),
+        encrypted_private_key: String::new(),
+        settings: serde_json::to_value(settings.default_user_settings()?)?,
+        created_at: chrono::Utc::now(),
+    })
+}
+
 /// Creates the `local` user (the DEFAULT_* limits, manual mode, no Kalshi key: paper only) if
 /// there are no users yet. True when it was created.
 pub async fn ensure_local_user(store: &Arc<dyn Store>, settings: &Settings) -> Result<bool> {
     if !store.list_users().await?.is_empty() {
         return Ok(false);
     }
-    let defaults = settings.default_user_settings()?;
-    store
-        .create_user(&StoredUser {
-            id: LOCAL_USER.into(),
-            api_key_id: String::new(),
-            encrypted_private_key: String::new(),
-            settings: serde_json::to_value(&defaults)?,
-            created_at: chrono::Utc::now(),
-        })
-        .await?;
+    store.create_user(&new_user(LOCAL_USER, settings)?).await?;
     Ok(true)
 }
 
@@ -202,14 +204,8 @@ pub async fn ensure_admin(store: &Arc<dyn Store>, settings: &Settings) -> Result
     }
     let password = boz_crypto::password::one_time_password().context("one-time password")?;
     let hash = boz_crypto::password::hash_password(&password).context("password hash")?;
-    let now = chrono::Utc::now();
-    let user = StoredUser {
-        id: LOCAL_USER.into(),
-        api_key_id: String::new(),
-        encrypted_private_key: String::new(),
-        settings: serde_json::to_value(settings.default_user_settings()?)?,
-        created_at: now,
-    };
+    let user = new_user(LOCAL_USER, settings)?;
+    let now = user.created_at;
     let login = boz_common::ports::Login {
         username: ADMIN_LOGIN.into(),
         user_id: LOCAL_USER.into(),

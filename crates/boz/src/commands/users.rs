@@ -5,7 +5,7 @@
 use std::io::Read;
 
 use anyhow::{Context, Result, bail};
-use boz_common::ports::{ApiToken, Login, StoredUser};
+use boz_common::ports::{ApiToken, Login};
 use boz_crypto::password::{hash_password, one_time_password};
 use boz_crypto::token::{hash_secret, new_secret};
 
@@ -31,16 +31,11 @@ pub async fn add(name: &str, admin: bool) -> Result<()> {
     db.migrate().await?;
     let store = db.store();
     let password = one_time_password()?;
-    let now = chrono::Utc::now();
+    let user = boz_engine::services::new_user(name, &settings)?;
+    let now = user.created_at;
     let result = store
         .create_login(
-            &StoredUser {
-                id: name.to_string(),
-                api_key_id: String::new(),
-                encrypted_private_key: String::new(),
-                settings: serde_json::to_value(settings.default_user_settings()?)?,
-                created_at: now,
-            },
+            &user,
             &Login {
                 username: name.to_string(),
                 user_id: name.to_string(),
