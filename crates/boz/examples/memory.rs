@@ -21,11 +21,10 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use boz_common::config::{DatabaseUrl, Settings};
-use boz_common::ports::StoredUser;
+use boz_common::config::DatabaseUrl;
 use boz_common::schemas::TradingMode;
 use boz_store::Database;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -77,24 +76,7 @@ async fn main() {
     .unwrap();
     db.migrate().await.unwrap();
     let store = db.store();
-    let defaults = Settings::from_map(&Default::default()).unwrap();
-    let mut settings = serde_json::to_value(defaults.default_user_settings().unwrap()).unwrap();
-    settings["trading_mode"] = serde_json::to_value(TradingMode::Auto).unwrap();
-    settings["cities"] = json!(["NYC"]);
-    store
-        .create_user(&StoredUser {
-            id: "local".into(),
-            api_key_id: String::new(),
-            encrypted_private_key: String::new(),
-            settings,
-            created_at: chrono::Utc::now(),
-        })
-        .await
-        .unwrap();
-    store
-        .insert_prediction(&fake_kalshi::prediction(), &json!({}))
-        .await
-        .unwrap();
+    fake_kalshi::seed(&store, TradingMode::Auto).await;
     db.close().await;
 
     let kalshi = format!("{}{}", server.uri(), fake_kalshi::PREFIX);

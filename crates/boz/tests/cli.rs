@@ -497,12 +497,6 @@ fn run_on_postgres() {
 
 // ---------------------------------------------------------------- weather
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
-
-fn shared_json(rel: &str) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(format!("{SHARED}/{rel}")).unwrap()).unwrap()
-}
-
 /// Fake NWS and Open-Meteo servers: the recorded NYC points and TAE raw grid (its forecast made
 /// 2022-02-04 03:15Z), the recorded 12-hour forecast, and an Open-Meteo GFS answer for the days
 /// around 2022-02-04 (40 + hour of day, so the climate day's high is 63 °F); the ensemble
@@ -512,30 +506,7 @@ async fn weather_servers() -> (wiremock::MockServer, wiremock::MockServer) {
     use wiremock::{Mock, MockServer, ResponseTemplate};
     let nws = MockServer::start().await;
     let ok = |v: serde_json::Value| ResponseTemplate::new(200).set_body_json(v);
-    Mock::given(path("/points/40.7790,-73.9690"))
-        .respond_with(ok(shared_json(
-            "peers/aclarkson2013-kalshi-weather-bot-fixtures/nws_points_nyc.json",
-        )))
-        .mount(&nws)
-        .await;
-    Mock::given(path("/gridpoints/OKX/33,37"))
-        .respond_with(ok(shared_json(
-            "weather/nws_api/pynws_gridpoint_raw_TAE_58_65.json",
-        )))
-        .mount(&nws)
-        .await;
-    Mock::given(path("/gridpoints/OKX/33,37/forecast"))
-        .respond_with(ok(shared_json(
-            "weather/nws_api/pynws_gridpoints_forecast_us.json",
-        )))
-        .mount(&nws)
-        .await;
-    Mock::given(path("/gridpoints/OKX/33,37/forecast/hourly"))
-        .respond_with(ok(shared_json(
-            "weather/nws_api/pynws_gridpoints_forecast_hourly_us.json",
-        )))
-        .mount(&nws)
-        .await;
+    mount_nws_forecasts(&nws).await;
     let mut features = shared_json("weather/nws_api/pynws_stations_observations_latest.json");
     features["properties"]["timestamp"] = serde_json::json!(chrono::Utc::now().to_rfc3339());
     Mock::given(path("/stations/KNYC/observations"))

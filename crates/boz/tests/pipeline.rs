@@ -8,6 +8,8 @@
 
 mod support;
 
+use support::{SHARED, mount_nws_forecasts};
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -29,7 +31,6 @@ use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{method, path, path_regex, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 const PREFIX: &str = "/trade-api/v2";
 const EVENT: &str = "KXHIGHNY-22FEB04";
 /// The ladder: ≤61 | 62-63 | 64-65 | 66-67 | 68-69 | ≥70.
@@ -48,10 +49,6 @@ const WINNER: usize = 3;
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-fn shared_json(rel: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(format!("{SHARED}/{rel}")).unwrap()).unwrap()
 }
 
 fn ticker(i: usize) -> String {
@@ -75,30 +72,7 @@ fn climate_report(max: i32) -> String {
 async fn fake_nws() -> MockServer {
     let nws = MockServer::start().await;
     let ok = |v: Value| ResponseTemplate::new(200).set_body_json(v);
-    Mock::given(path("/points/40.7790,-73.9690"))
-        .respond_with(ok(shared_json(
-            "peers/aclarkson2013-kalshi-weather-bot-fixtures/nws_points_nyc.json",
-        )))
-        .mount(&nws)
-        .await;
-    Mock::given(path("/gridpoints/OKX/33,37"))
-        .respond_with(ok(shared_json(
-            "weather/nws_api/pynws_gridpoint_raw_TAE_58_65.json",
-        )))
-        .mount(&nws)
-        .await;
-    Mock::given(path("/gridpoints/OKX/33,37/forecast"))
-        .respond_with(ok(shared_json(
-            "weather/nws_api/pynws_gridpoints_forecast_us.json",
-        )))
-        .mount(&nws)
-        .await;
-    Mock::given(path("/gridpoints/OKX/33,37/forecast/hourly"))
-        .respond_with(ok(shared_json(
-            "weather/nws_api/pynws_gridpoints_forecast_hourly_us.json",
-        )))
-        .mount(&nws)
-        .await;
+    mount_nws_forecasts(&nws).await;
     Mock::given(path("/products/types/CLI/locations/NYC"))
         .respond_with(ok(json!({"@graph": [
             {"id": "cli-nyc-20220205", "issuanceTime": "2022-02-05T06:16:00+00:00"}]})))

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use boz_common::config::DatabaseUrl;
-use boz_common::ports::{JobOutcome, OrderStatus, Store, StoredUser, TradeFilter};
+use boz_common::ports::{JobOutcome, OrderStatus, Store, TradeFilter};
 use boz_common::schemas::TradingMode;
 use boz_common::status::TradeStatus;
 use boz_store::Database;
@@ -126,33 +126,6 @@ impl Drop for Proc {
             let _ = self.child.wait();
         }
     }
-}
-
-/// The local user (automatic trading, NYC) and a fresh prediction for tomorrow's event.
-async fn seed(store: &Arc<dyn Store>) {
-    seed_user(store).await;
-    store
-        .insert_prediction(&fake_kalshi::prediction(), &json!({}))
-        .await
-        .unwrap();
-}
-
-/// The local user: automatic trading, NYC.
-async fn seed_user(store: &Arc<dyn Store>) {
-    let s = boz_common::config::Settings::from_map(&Default::default()).unwrap();
-    let mut settings = serde_json::to_value(s.default_user_settings().unwrap()).unwrap();
-    settings["trading_mode"] = serde_json::to_value(TradingMode::Auto).unwrap();
-    settings["cities"] = json!(["NYC"]);
-    store
-        .create_user(&StoredUser {
-            id: "local".into(),
-            api_key_id: String::new(),
-            encrypted_private_key: String::new(),
-            settings,
-            created_at: chrono::Utc::now(),
-        })
-        .await
-        .unwrap();
 }
 
 /// Settings for processes against the fake Kalshi (demo venue, signed requests); the weather
@@ -288,7 +261,7 @@ async fn shutdown_during_a_cycle_leaves_no_order_unrecorded() {
     .unwrap();
     db.migrate().await.unwrap();
     let store = db.store();
-    seed(&store).await;
+    fake_kalshi::seed(&store, TradingMode::Auto).await;
     let env = env_for(
         &format!("{}{}", server.uri(), fake_kalshi::PREFIX),
         "kalshi.pem",
@@ -335,7 +308,9 @@ fn two_workers_and_a_server_on_postgres_survive_a_killed_worker() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (server, book, arrived) = rt.block_on(fake_kalshi::start(Duration::from_secs(6)));
     let db_url = DatabaseUrl::parse(&url).unwrap();
-    with_database(&db_url, async |store| seed(&store).await);
+    with_database(&db_url, async |store| {
+        fake_kalshi::seed(&store, TradingMode::Auto).await
+    });
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("kalshi.pem"),
@@ -558,7 +533,7 @@ async fn with_the_weather_down_it_keeps_running_reports_why_and_never_trades_on_
     .unwrap();
     db.migrate().await.unwrap();
     let store = db.store();
-    seed_user(&store).await;
+    fake_kalshi::seed_user(&store, TradingMode::Auto).await;
     // the only prediction is five hours old (MAX_PREDICTION_AGE_MINUTES is 60 here)
     let mut old = serde_json::to_value(fake_kalshi::prediction()).unwrap();
     old["generated_at"] = json!(chrono::Utc::now() - chrono::Duration::hours(5));
@@ -656,34 +631,9 @@ async fn the_approval_queue_and_trading_state_through_the_api() {
     db.migrate().await.unwrap();
     let store = db.store();
     // the local user in manual mode: the start-up cycle queues its trades for approval
-    seed(&store).await;
-    let mut s = store.get_user("local").await.unwrap().settings;
-    s["trading_mode"] = json!("manual");
-    store
-        .update_user_settings("local", &serde_json::from_value(s).unwrap())
-        .await
-        .unwrap();
+    fake_kalshi::seed(&store, TradingMode::Manual).await;
     let bob_password = "bob's long password";
-    store
-        .create_login(
-            &StoredUser {
-                id: "bob".into(),
-                api_key_id: String::new(),
-                encrypted_private_key: String::new(),
-                settings: json!({}),
-                created_at: chrono::Utc::now(),
-            },
-            &boz_common::ports::Login {
-                username: "bob".into(),
-                user_id: "bob".into(),
-                password_hash: boz_crypto::password::hash_password(bob_password).unwrap(),
-                role: "user".into(),
-                must_change_password: false,
-                created_at: chrono::Utc::now(),
-            },
-        )
-        .await
-        .unwrap();
+    add_login(&store, "bob", "bob", "user", bob_password).await;
     let mut env = env_for(
         &format!("{}{}", server.uri(), fake_kalshi::PREFIX),
         "kalshi.pem",
@@ -748,17 +698,16 @@ async fn the_approval_queue_and_trading_state_through_the_api() {
         req.send()
     };
     let admin_auth = (admin, admin_csrf);
+    let get_json = |path: &'static str, auth: &(String, String)| {
+        let req = call(reqwest::Method::GET, path, auth, None);
+        async move { req.await.unwrap().json::<Value>().await.unwrap() }
+    };
     let bob_auth = (bob, bob_csrf);
 
     // the start-up cycle queued the local user's trades
     let deadline = Instant::now() + Duration::from_secs(120);
     let queue = loop {
-        let q: Value = call(reqwest::Method::GET, "/api/queue", &admin_auth, None)
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let q: Value = get_json("/api/queue", &admin_auth).await;
         if !q["queue"].as_array().unwrap().is_empty() {
             break q["queue"].as_array().unwrap().clone();
         }
@@ -767,12 +716,7 @@ async fn the_approval_queue_and_trading_state_through_the_api() {
     };
     assert!(queue[0]["seconds_left"].as_i64().unwrap() > 0);
     // signals and markets: every bracket's both sides with price, model probability and EV
-    let sig: Value = call(reqwest::Method::GET, "/api/signals", &admin_auth, None)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sig: Value = get_json("/api/signals", &admin_auth).await;
     let candidates = sig["candidates"].as_array().unwrap();
     assert_eq!(candidates.len(), 8, "4 brackets x 2 sides: {sig}");
     assert!(candidates.iter().all(|c| c["user_id"] == "local"));
@@ -821,29 +765,12 @@ async fn the_approval_queue_and_trading_state_through_the_api() {
     .await
     .unwrap();
     assert_eq!(r.status(), 422);
-    // bob has no events of his own (no prediction for his cities)
-    let bobs: Value = call(reqwest::Method::GET, "/api/signals", &bob_auth, None)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(
-        bobs["candidates"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["user_id"] == "bob"),
-        "{bobs}"
-    );
+    // bob sees none of the local user's candidates (he has none of his own)
+    let bobs: Value = get_json("/api/signals", &bob_auth).await;
+    assert_eq!(bobs["candidates"], json!([]), "{bobs}");
     let first = queue[0]["id"].as_str().unwrap().to_string();
     // bob sees an empty queue and cannot act on the local user's trades
-    let q: Value = call(reqwest::Method::GET, "/api/queue", &bob_auth, None)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let q: Value = get_json("/api/queue", &bob_auth).await;
     assert!(q["queue"].as_array().unwrap().is_empty());
     for action in ["approve", "reject"] {
         let r = call(
@@ -942,12 +869,7 @@ async fn the_approval_queue_and_trading_state_through_the_api() {
     assert_eq!(state["state"], "HALTED");
     assert_eq!(state["state_reason"], "going on holiday");
     assert_eq!(state["state_changed_by"], "admin");
-    let bobs: Value = call(reqwest::Method::GET, "/api/trading-state", &bob_auth, None)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let bobs: Value = get_json("/api/trading-state", &bob_auth).await;
     assert_eq!(bobs["state"], "ACTIVE");
     let r = call(
         reqwest::Method::POST,

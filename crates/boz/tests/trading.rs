@@ -20,7 +20,7 @@ use boz_common::ports::{
     Clock, Exchange, ExchangePosition, ExposureLimits, OrderRecord, OrderRequest, OrderState,
     OrderStatus, Store, StoredUser, SystemClock, TimeInForce, TradingState,
 };
-use boz_common::schemas::{BracketPrediction, Side, TradingMode, UserSettings, UserSettingsFields};
+use boz_common::schemas::{Side, TradingMode, UserSettings, UserSettingsFields};
 use boz_common::{BozError, CityCode, Count, Dollars, Price};
 use boz_kalshi::book::OrderBook;
 use boz_kalshi::market_data::KalshiMarketData;
@@ -30,98 +30,16 @@ use boz_store::Database;
 use boz_trading::orders::{client_order_id, trade_id};
 use boz_trading::risk::trading_day;
 use boz_trading::{TradingConfig, TradingEngine};
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
-const PREFIX: &str = "/trade-api/v2";
-/// ≤50 | 51-52 | 53-54 | ≥55
-const BOUNDS: [(Option<i32>, Option<i32>); 4] = [
-    (None, Some(50)),
-    (Some(51), Some(52)),
-    (Some(53), Some(54)),
-    (Some(55), None),
-];
-const SUFFIX: [&str; 4] = ["T51", "B51.5", "B53.5", "T54"];
-/// Model: 20 %, 45 %, 25 %, 10 %.
-const PROBS: [f64; 4] = [0.20, 0.45, 0.25, 0.10];
-/// YES bid / ask: 51-52 is cheap (ask 0.35), ≥55 is dear (bid 0.25 → NO at 0.75).
-const QUOTES: [(&str, &str); 4] = [
-    ("0.18", "0.21"),
-    ("0.33", "0.35"),
-    ("0.24", "0.27"),
-    ("0.25", "0.28"),
-];
+use support::fake_kalshi::{
+    PREFIX, QUOTES, event_date, mount_markets as mount_kalshi, prediction, ticker,
+};
 
 fn nyc() -> Arc<City> {
     CityCode::parse("NYC").unwrap().city().unwrap()
-}
-
-fn event_date() -> NaiveDate {
-    nyc().climate_date(Utc::now()) + chrono::Duration::days(1)
-}
-
-fn event_ticker() -> String {
-    format!("KXHIGHNY-{}", event_date().format("%y%b%d")).to_uppercase()
-}
-
-fn ticker(i: usize) -> String {
-    format!("{}-{}", event_ticker(), SUFFIX[i])
-}
-
-fn book_json(bid: &str, ask: &str) -> Value {
-    let no: f64 = 1.0 - ask.parse::<f64>().unwrap();
-    json!({"orderbook_fp": {"yes_dollars": [[bid, "100.00"]], "no_dollars": [[format!("{no:.2}"), "100.00"]]}})
-}
-
-/// The fake Kalshi: the series, the open event, and books for `quotes`.
-async fn mount_kalshi(server: &MockServer, quotes: &[(&str, &str); 4]) {
-    let close = (Utc::now() + chrono::Duration::days(1)).to_rfc3339();
-    let markets: Vec<Value> = (0..4)
-        .map(|i| {
-            let (lo, hi) = BOUNDS[i];
-            let (st, floor, cap) = match (lo, hi) {
-                (None, Some(u)) => ("less", None, Some(u + 1)),
-                (Some(l), None) => ("greater", Some(l - 1), None),
-                (l, u) => ("between", l, u),
-            };
-            json!({"ticker": ticker(i), "strike_type": st, "floor_strike": floor, "cap_strike": cap, "close_time": close})
-        })
-        .collect();
-    Mock::given(path(format!("{PREFIX}/series/KXHIGHNY")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"series": {"ticker": "KXHIGHNY", "fee_type": "quadratic", "fee_multiplier": 1}}),
-        ))
-        .mount(server)
-        .await;
-    Mock::given(path(format!("{PREFIX}/events")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"events": [{"event_ticker": event_ticker(), "series_ticker": "KXHIGHNY", "markets": markets}], "cursor": ""})))
-        .mount(server)
-        .await;
-    let books: Vec<Value> = (0..4)
-        .map(|i| {
-            let mut b = book_json(quotes[i].0, quotes[i].1);
-            b["ticker"] = json!(ticker(i));
-            b
-        })
-        .collect();
-    Mock::given(path(format!("{PREFIX}/markets/orderbooks")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"orderbooks": books})))
-        .mount(server)
-        .await;
-    for (i, (bid, ask)) in quotes.iter().enumerate() {
-        Mock::given(method("GET"))
-            .and(path(format!("{PREFIX}/markets/{}/orderbook", ticker(i))))
-            .respond_with(ResponseTemplate::new(200).set_body_json(book_json(bid, ask)))
-            .mount(server)
-            .await;
-    }
-    // other cities have no series here
-    Mock::given(path_regex(format!("{PREFIX}/series/.*")))
-        .respond_with(ResponseTemplate::new(404))
-        .mount(server)
-        .await;
 }
 
 fn client(server: &MockServer) -> Arc<KalshiClient> {
@@ -194,16 +112,6 @@ fn settings(mode: TradingMode, max_trade: &str, max_exposure: &str) -> UserSetti
         consecutive_loss_limit: 3,
         cities: vec![CityCode::parse("NYC").unwrap()],
     })
-    .unwrap()
-}
-
-fn prediction() -> BracketPrediction {
-    serde_json::from_value(json!({
-        "city": "NYC", "date": event_date(),
-        "brackets": (0..4).map(|i| json!({"bracket_label": format!("b{i}"), "lower_bound_f": BOUNDS[i].0, "upper_bound_f": BOUNDS[i].1, "probability": PROBS[i]})).collect::<Vec<_>>(),
-        "ensemble_forecast_f": 52.0, "confidence": "MEDIUM", "model_sources": ["NWS"],
-        "forecast_spread_f": 1.0, "error_std_f": 2.5, "generated_at": Utc::now()
-    }))
     .unwrap()
 }
 

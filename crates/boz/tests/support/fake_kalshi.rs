@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use boz_common::CityCode;
-use boz_common::schemas::BracketPrediction;
+use boz_common::schemas::{BracketPrediction, TradingMode};
 use chrono::{NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
@@ -17,15 +17,18 @@ use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 pub const PREFIX: &str = "/trade-api/v2";
-const BOUNDS: [(Option<i32>, Option<i32>); 4] = [
+/// ≤50 | 51-52 | 53-54 | ≥55
+pub const BOUNDS: [(Option<i32>, Option<i32>); 4] = [
     (None, Some(50)),
     (Some(51), Some(52)),
     (Some(53), Some(54)),
     (Some(55), None),
 ];
-const SUFFIX: [&str; 4] = ["T51", "B51.5", "B53.5", "T54"];
-const PROBS: [f64; 4] = [0.20, 0.45, 0.25, 0.10];
-const QUOTES: [(&str, &str); 4] = [
+pub const SUFFIX: [&str; 4] = ["T51", "B51.5", "B53.5", "T54"];
+/// The model: 20 %, 45 %, 25 %, 10 %.
+pub const PROBS: [f64; 4] = [0.20, 0.45, 0.25, 0.10];
+/// YES bid / ask: 51-52 is cheap (ask 0.35), ≥55 is dear (bid 0.25 → NO at 0.75).
+pub const QUOTES: [(&str, &str); 4] = [
     ("0.18", "0.21"),
     ("0.33", "0.35"),
     ("0.24", "0.27"),
@@ -60,7 +63,7 @@ pub fn prediction() -> BracketPrediction {
     .unwrap()
 }
 
-fn book_json(bid: &str, ask: &str) -> Value {
+pub fn book_json(bid: &str, ask: &str) -> Value {
     let no = (Decimal::ONE - ask.parse::<Decimal>().unwrap()).to_string();
     json!({"orderbook_fp": {"yes_dollars": [[bid, "100.00"]], "no_dollars": [[no, "100.00"]]}})
 }
@@ -159,16 +162,9 @@ impl Respond for Listing {
     }
 }
 
-/// Starts the fake Kalshi. Orders are answered after `delay`; each create-order call's client
-/// order id is sent on the returned receiver as it arrives.
-pub async fn start(
-    delay: Duration,
-) -> (
-    MockServer,
-    Arc<Mutex<Book>>,
-    std::sync::mpsc::Receiver<String>,
-) {
-    let server = MockServer::start().await;
+/// Mounts the market side on `server`: the series, the open event, and books for `quotes`
+/// (other series are unknown).
+pub async fn mount_markets(server: &MockServer, quotes: &[(&str, &str); 4]) {
     let close = (Utc::now() + chrono::Duration::days(1)).to_rfc3339();
     let markets: Vec<Value> = (0..4)
         .map(|i| {
@@ -185,34 +181,47 @@ pub async fn start(
         .respond_with(ResponseTemplate::new(200).set_body_json(
             json!({"series": {"ticker": "KXHIGHNY", "fee_type": "quadratic", "fee_multiplier": 1}}),
         ))
-        .mount(&server)
+        .mount(server)
         .await;
     Mock::given(path(format!("{PREFIX}/events")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"events": [{"event_ticker": event_ticker(), "series_ticker": "KXHIGHNY", "markets": markets}], "cursor": ""})))
-        .mount(&server)
+        .mount(server)
         .await;
     let books: Vec<Value> = (0..4)
         .map(|i| {
-            let mut b = book_json(QUOTES[i].0, QUOTES[i].1);
+            let mut b = book_json(quotes[i].0, quotes[i].1);
             b["ticker"] = json!(ticker(i));
             b
         })
         .collect();
     Mock::given(path(format!("{PREFIX}/markets/orderbooks")))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"orderbooks": books})))
-        .mount(&server)
+        .mount(server)
         .await;
-    for (i, (bid, ask)) in QUOTES.iter().enumerate() {
+    for (i, (bid, ask)) in quotes.iter().enumerate() {
         Mock::given(method("GET"))
             .and(path(format!("{PREFIX}/markets/{}/orderbook", ticker(i))))
             .respond_with(ResponseTemplate::new(200).set_body_json(book_json(bid, ask)))
-            .mount(&server)
+            .mount(server)
             .await;
     }
     Mock::given(path_regex(format!("{PREFIX}/series/.*")))
         .respond_with(ResponseTemplate::new(404))
-        .mount(&server)
+        .mount(server)
         .await;
+}
+
+/// Starts the fake Kalshi with the [`QUOTES`] books. Orders are answered after `delay`; each
+/// create-order call's client order id is sent on the returned receiver as it arrives.
+pub async fn start(
+    delay: Duration,
+) -> (
+    MockServer,
+    Arc<Mutex<Book>>,
+    std::sync::mpsc::Receiver<String>,
+) {
+    let server = MockServer::start().await;
+    mount_markets(&server, &QUOTES).await;
     let state = Arc::new(Mutex::new(Book::default()));
     let (tx, rx) = std::sync::mpsc::channel();
     Mock::given(method("POST"))
@@ -239,6 +248,33 @@ pub async fn start(
         .mount(&server)
         .await;
     (server, state, rx)
+}
+
+/// The local user trading in `mode` in NYC only, with the DEFAULT_* limits.
+pub async fn seed_user(store: &Arc<dyn boz_common::ports::Store>, mode: TradingMode) {
+    let defaults = boz_common::config::Settings::from_map(&Default::default()).unwrap();
+    let mut settings = serde_json::to_value(defaults.default_user_settings().unwrap()).unwrap();
+    settings["trading_mode"] = serde_json::to_value(mode).unwrap();
+    settings["cities"] = json!(["NYC"]);
+    store
+        .create_user(&boz_common::ports::StoredUser {
+            id: "local".into(),
+            api_key_id: String::new(),
+            encrypted_private_key: String::new(),
+            settings,
+            created_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+}
+
+/// The local user ([`seed_user`]) and a fresh [`prediction`] for tomorrow's event.
+pub async fn seed(store: &Arc<dyn boz_common::ports::Store>, mode: TradingMode) {
+    seed_user(store, mode).await;
+    store
+        .insert_prediction(&prediction(), &json!({}))
+        .await
+        .unwrap();
 }
 
 /// A fresh RSA key in PKCS#8 PEM, for signed requests to the fake.

@@ -90,3 +90,72 @@ pub fn with_database<T>(url: &DatabaseUrl, f: impl AsyncFnOnce(Arc<dyn Store>) -
         out
     })
 }
+
+/// A user `user_id` (empty settings) with the login `name` (`role`, Argon2id hash of
+/// `password`, no change asked).
+pub async fn add_login(
+    store: &Arc<dyn Store>,
+    name: &str,
+    user_id: &str,
+    role: &str,
+    password: &str,
+) {
+    let now = chrono::Utc::now();
+    store
+        .create_login(
+            &boz_common::ports::StoredUser {
+                id: user_id.into(),
+                api_key_id: String::new(),
+                encrypted_private_key: String::new(),
+                settings: serde_json::json!({}),
+                created_at: now,
+            },
+            &boz_common::ports::Login {
+                username: name.into(),
+                user_id: user_id.into(),
+                password_hash: boz_crypto::password::hash_password(password).unwrap(),
+                role: role.into(),
+                must_change_password: false,
+                created_at: now,
+            },
+        )
+        .await
+        .unwrap();
+}
+
+pub const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+
+/// A recorded JSON file of `../shared/data`.
+pub fn shared_json(rel: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(format!("{SHARED}/{rel}")).unwrap()).unwrap()
+}
+
+/// Mounts the recorded NWS forecast for New York on `server`: the NYC point, the recorded raw
+/// grid (TAE 58,65, made 2022-02-04 03:15Z) at OKX/33,37, and the 12-hour and hourly forecasts.
+pub async fn mount_nws_forecasts(server: &wiremock::MockServer) {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, ResponseTemplate};
+    for (p, file) in [
+        (
+            "/points/40.7790,-73.9690",
+            "peers/aclarkson2013-kalshi-weather-bot-fixtures/nws_points_nyc.json",
+        ),
+        (
+            "/gridpoints/OKX/33,37",
+            "weather/nws_api/pynws_gridpoint_raw_TAE_58_65.json",
+        ),
+        (
+            "/gridpoints/OKX/33,37/forecast",
+            "weather/nws_api/pynws_gridpoints_forecast_us.json",
+        ),
+        (
+            "/gridpoints/OKX/33,37/forecast/hourly",
+            "weather/nws_api/pynws_gridpoints_forecast_hourly_us.json",
+        ),
+    ] {
+        Mock::given(path(p))
+            .respond_with(ResponseTemplate::new(200).set_body_json(shared_json(file)))
+            .mount(server)
+            .await;
+    }
+}
