@@ -346,6 +346,14 @@ pub trait MarketSnapshotRepo: Send + Sync {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<MarketSnapshot>, BozError>;
+    /// The newest snapshot of each market of a city's events dated `from..=to` (one per
+    /// ticker), by event date and ticker.
+    async fn latest_market_snapshots(
+        &self,
+        city: &CityCode,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<MarketSnapshot>, BozError>;
 }
 
 #[async_trait]

@@ -113,7 +113,7 @@ pub async fn check(svc: &Services) -> Health {
     let mut feed: Option<DateTime<Utc>> = None;
     for city in &svc.cities {
         match store
-            .market_snapshots_between(
+            .latest_market_snapshots(
                 &city.code(),
                 today - Duration::days(1),
                 today + Duration::days(3),

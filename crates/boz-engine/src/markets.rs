@@ -112,19 +112,13 @@ pub async fn record(svc: &Services, events: &[EventBooks]) -> Result<Recorded> {
     let mut all = Vec::new();
     for eb in events {
         let e = &eb.event;
-        let before = svc
+        let last: HashMap<String, MarketSnapshot> = svc
             .store
-            .market_snapshots_between(&e.city, e.date, e.date)
-            .await?;
-        let mut last: HashMap<&str, &MarketSnapshot> = HashMap::new();
-        for s in &before {
-            if last
-                .get(s.ticker.as_str())
-                .is_none_or(|l| s.as_of > l.as_of)
-            {
-                last.insert(&s.ticker, s);
-            }
-        }
+            .latest_market_snapshots(&e.city, e.date, e.date)
+            .await?
+            .into_iter()
+            .map(|s| (s.ticker.clone(), s))
+            .collect();
         for s in snapshots(e, &eb.books) {
             let moved = last
                 .get(s.ticker.as_str())

@@ -32,8 +32,9 @@ async fn stored_event(
     city: &City,
     date: NaiveDate,
 ) -> Result<Option<Event>> {
+    // the ladder needs each market once: its newest snapshot
     let snaps = store
-        .market_snapshots_between(&city.code(), date, date)
+        .latest_market_snapshots(&city.code(), date, date)
         .await?;
     let Some(latest) = snaps.iter().max_by_key(|s| s.as_of) else {
         return Ok(None);

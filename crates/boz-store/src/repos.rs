@@ -789,6 +789,28 @@ macro_rules! impl_repositories {
                 )
                 .await
             }
+
+            async fn latest_market_snapshots(
+                &self,
+                city: &CityCode,
+                from: NaiveDate,
+                to: NaiveDate,
+            ) -> Result<Vec<MarketSnapshot>, BozError> {
+                let mut rows = self
+                    .by_city_and_dates(
+                        "SELECT * FROM market_snapshots m WHERE m.city = $1 AND m.event_date >= $2 \
+                         AND m.event_date <= $3 AND m.as_of = (SELECT MAX(s.as_of) FROM market_snapshots s \
+                         WHERE s.ticker = m.ticker AND s.city = m.city AND s.event_date = m.event_date) \
+                         ORDER BY m.event_date, m.ticker, m.id",
+                        "list latest market snapshots",
+                        (city, from, to),
+                        snapshot_from_row,
+                    )
+                    .await?;
+                // several sources recorded at the same instant: the first
+                rows.dedup_by(|b, a| a.ticker == b.ticker);
+                Ok(rows)
+            }
         }
 
         #[async_trait]

@@ -598,6 +598,12 @@ async fn market_snapshots_round_trip_exact_prices(db: &Database) {
         got[0].mid_or_last().unwrap().normalize().to_string(),
         "0.12675"
     );
+    // the newest of each market only
+    let latest = s
+        .latest_market_snapshots(&nyc(), day("2026-02-17"), day("2026-02-17"))
+        .await
+        .unwrap();
+    assert_eq!(latest, vec![batch[0].clone(), batch[1].clone()]);
     assert!(
         s.market_snapshots_between(&nyc(), day("2026-02-18"), day("2026-03-01"))
             .await
