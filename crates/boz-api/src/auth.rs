@@ -50,6 +50,10 @@ impl LoginLimiter {
     }
 
     fn allow(&self, username: &str) -> bool {
+        // made-up names must not grow the table without end: forget the settled ones
+        if self.0.len() > 10_000 {
+            self.0.retain_recent();
+        }
         self.0.check_key(&username.to_ascii_lowercase()).is_ok()
     }
 }

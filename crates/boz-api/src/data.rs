@@ -2,7 +2,7 @@
 //! everyone), and the logs (admins only: they are the whole installation's):
 //!
 //! - `GET /api/weather?city=NYC&date=YYYY-MM-DD` — the newest forecast of each source for each
-//!   city (or one city) and climate date (default: today in New York's climate day and the next
+//!   city (or one city) and climate date (default: the city's climate day today and the next
 //!   two days), with its age in seconds;
 //! - `GET /api/predictions?city=NYC&date=YYYY-MM-DD` — the newest stored prediction of the
 //!   city's event of that date, with its provenance (404 when none);
@@ -56,15 +56,18 @@ pub async fn weather(
             .map(|c| c.code())
             .collect(),
     };
-    let dates: Vec<NaiveDate> = match &q.date {
-        Some(d) => vec![date(d)?],
-        None => {
-            let today = (now - Duration::hours(5)).date_naive();
-            (0..3).map(|i| today + Duration::days(i)).collect()
-        }
-    };
+    let asked = q.date.as_deref().map(date).transpose()?;
     let mut out = Vec::new();
     for c in &cities {
+        // the date asked, or the city's own climate day and the next two
+        let dates: Vec<NaiveDate> = match (asked, c.city()) {
+            (Some(d), _) => vec![d],
+            (None, Some(city)) => {
+                let today = city.climate_date(now);
+                (0..3).map(|i| today + Duration::days(i)).collect()
+            }
+            (None, None) => Vec::new(),
+        };
         for d in &dates {
             let rows = state.store.forecasts_for(c, *d).await?;
             let mut newest: BTreeMap<&str, &boz_common::schemas::WeatherData> = BTreeMap::new();
