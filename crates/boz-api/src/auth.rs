@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ApiState;
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::ErrorBody;
 
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "boz_session";
@@ -170,13 +171,13 @@ impl FromRequestParts<ApiState> for Authed {
 }
 
 /// A sign-in request. No `Debug`: it holds a password.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     pub username: Option<String>,
     pub user_id: String,
@@ -197,6 +198,7 @@ fn session_cookie(state: &ApiState, value: &str, max_age_secs: i64) -> ApiResult
     .map_err(|e| ApiError(BozError::internal(format!("cookie: {e}"))))
 }
 
+#[utoipa::path(post, path = "/api/login", tag = "auth", request_body = LoginRequest, security(()), responses((status = 200, description = "Signed in: the session cookie is set; the body holds the CSRF token", body = Me), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(State(state): State<ApiState>, Json(req): Json<LoginRequest>) -> Response {
     match try_login(&state, &req).await {
         Ok(r) => r,
@@ -263,6 +265,7 @@ async fn try_login(state: &ApiState, req: &LoginRequest) -> ApiResult<Response> 
     Ok(response)
 }
 
+#[utoipa::path(post, path = "/api/logout", tag = "auth", responses((status = 204, description = "Session ended"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn logout(State(state): State<ApiState>, authed: Authed) -> ApiResult<Response> {
     let Via::Session { id_hash, .. } = &authed.via else {
         return Err(invalid(
@@ -279,6 +282,7 @@ pub async fn logout(State(state): State<ApiState>, authed: Authed) -> ApiResult<
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/api/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
 pub async fn me(State(state): State<ApiState>, authed: Authed) -> ApiResult<Json<Me>> {
     let login = match &authed.username {
         Some(u) => state.store.get_login(u).await?,
@@ -301,7 +305,7 @@ pub async fn me(State(state): State<ApiState>, authed: Authed) -> ApiResult<Json
 }
 
 /// No `Debug`: it holds passwords.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordChange {
     pub current_password: String,
     pub new_password: String,
@@ -315,6 +319,7 @@ pub fn check_new_password(p: &str) -> Result<(), String> {
     Ok(())
 }
 
+#[utoipa::path(post, path = "/api/password", tag = "auth", request_body = PasswordChange, responses((status = 204, description = "Changed; every session of the login ends"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn change_password(
     State(state): State<ApiState>,
     authed: Authed,

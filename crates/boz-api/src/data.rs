@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use crate::ApiState;
 use crate::auth::Authed;
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::ErrorBody;
 
 fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
     ApiError(ValidationError::new(field, reason).into())
@@ -36,12 +37,13 @@ fn date(v: &str) -> ApiResult<NaiveDate> {
         .map_err(|_| invalid("date", format!("{v:?} is not a date (YYYY-MM-DD)")))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct CityDate {
     pub city: Option<String>,
     pub date: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/weather", tag = "data", params(CityDate), responses((status = 200, description = "The newest forecast of each source per city and date, with its age", body = Object), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn weather(
     State(state): State<ApiState>,
     _authed: Authed,
@@ -90,6 +92,7 @@ pub async fn weather(
     Ok(Json(json!({"weather": out})))
 }
 
+#[utoipa::path(get, path = "/api/predictions", tag = "data", params(CityDate), responses((status = 200, description = "The newest `BracketPrediction` with its provenance", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn predictions(
     State(state): State<ApiState>,
     _authed: Authed,
@@ -115,7 +118,7 @@ pub async fn predictions(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct LogQuery {
     pub module: Option<String>,
     pub level: Option<String>,
@@ -123,6 +126,7 @@ pub struct LogQuery {
     pub limit: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/api/logs", tag = "data", params(LogQuery), responses((status = 200, description = "`{logs: [LogEntry]}`, newest first", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn logs(
     State(state): State<ApiState>,
     authed: Authed,

@@ -13,9 +13,13 @@
 //! [`auth::Authed`] and acts only on that user's data.
 
 pub mod auth;
+pub mod dashboard;
 pub mod data;
 pub mod error;
+pub mod metrics;
 pub mod onboarding;
+pub mod openapi;
+pub mod performance;
 pub mod resources;
 pub mod trading;
 
@@ -66,6 +70,7 @@ impl ApiState {
 
 /// The API's routes, under `/api`.
 pub fn router(state: ApiState) -> Router {
+    metrics::handle();
     Router::new()
         .route("/api/login", post(auth::login))
         .route("/api/logout", post(auth::logout))
@@ -94,5 +99,24 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/trading-state", get(trading::get_state))
         .route("/api/trading-state/halt", post(trading::halt))
         .route("/api/trading-state/resume", post(trading::resume))
+        .route("/api/performance", get(performance::performance))
+        .route("/api/events", get(dashboard::events))
+        .route("/metrics", get(metrics::metrics))
+        .route("/", get(dashboard::overview))
+        .route("/login", get(dashboard::login_page))
+        .route("/markets", get(dashboard::markets_page))
+        .route("/markets/{city}/{date}", get(dashboard::market_page))
+        .route("/queue", get(dashboard::queue_page))
+        .route("/trades", get(dashboard::trades_page))
+        .route("/performance", get(dashboard::performance_page))
+        .route("/settings", get(dashboard::settings_page))
+        .route("/onboarding", get(dashboard::onboarding_page))
+        .route("/logs", get(dashboard::logs_page))
+        .route("/assets/{name}", get(dashboard::asset))
+        .route_layer(axum::middleware::from_fn(metrics::track))
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/api/docs")
+                .url("/api/openapi.json", openapi::document()),
+        )
         .with_state(state)
 }

@@ -29,6 +29,7 @@ use zeroize::Zeroizing;
 use crate::ApiState;
 use crate::auth::Authed;
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::ErrorBody;
 
 /// Where keys are checked, and the master key they are stored under.
 #[derive(Clone)]
@@ -43,7 +44,7 @@ fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
     ApiError(ValidationError::new(field, reason).into())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Connect {
     pub api_key_id: Option<String>,
     pub private_key: Option<String>,
@@ -60,6 +61,7 @@ fn onboarding(state: &ApiState) -> ApiResult<Onboarding> {
     })
 }
 
+#[utoipa::path(post, path = "/api/kalshi", tag = "onboarding", request_body = Connect, responses((status = 200, description = "Checked against Kalshi (balance), encrypted and stored", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn connect(
     State(state): State<ApiState>,
     authed: Authed,
@@ -141,6 +143,7 @@ pub async fn connect(
     ))
 }
 
+#[utoipa::path(get, path = "/api/kalshi", tag = "onboarding", responses((status = 200, description = "`{connected, api_key_id, environment}` (never the key)", body = Object), (status = 401, body = ErrorBody)))]
 pub async fn status(State(state): State<ApiState>, authed: Authed) -> ApiResult<Json<Value>> {
     let user = state.store.get_user(&authed.user_id).await?;
     let env = state.store.kalshi_env(&authed.user_id).await?;
@@ -152,6 +155,7 @@ pub async fn status(State(state): State<ApiState>, authed: Authed) -> ApiResult<
     })))
 }
 
+#[utoipa::path(delete, path = "/api/kalshi", tag = "onboarding", responses((status = 204, description = "The stored key is deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn disconnect(State(state): State<ApiState>, authed: Authed) -> ApiResult<StatusCode> {
     state.store.set_kalshi_key(&authed.user_id, None).await?;
     tracing::info!(target: "AUTH", user_id = %authed.user_id, "Kalshi account disconnected");

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use crate::ApiState;
 use crate::auth::Authed;
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::ErrorBody;
 
 fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
     ApiError(ValidationError::new(field, reason).into())
@@ -30,11 +31,13 @@ fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
     serde_json::from_slice(body).map_err(|e| invalid("body", format!("not valid: {e}")))
 }
 
+#[utoipa::path(get, path = "/api/settings", tag = "settings", responses((status = 200, description = "The user's `UserSettings`", body = Object), (status = 401, body = ErrorBody)))]
 pub async fn get_settings(State(state): State<ApiState>, authed: Authed) -> ApiResult<Json<Value>> {
     let user = state.store.get_user(&authed.user_id).await?;
     Ok(Json(user.settings))
 }
 
+#[utoipa::path(put, path = "/api/settings", tag = "settings", request_body(content = Object, description = "A whole `UserSettings`"), responses((status = 200, description = "The stored `UserSettings`", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn put_settings(
     State(state): State<ApiState>,
     authed: Authed,
@@ -50,7 +53,7 @@ pub async fn put_settings(
     Ok(Json(settings))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct TradeQuery {
     pub city: Option<String>,
     pub status: Option<String>,
@@ -69,6 +72,7 @@ fn date(field: &str, v: &Option<String>) -> ApiResult<Option<NaiveDate>> {
         .transpose()
 }
 
+#[utoipa::path(get, path = "/api/trades", tag = "trades", params(TradeQuery), responses((status = 200, description = "`{trades: [TradeRecord], limit, offset}`, newest first", body = Object), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_trades(
     State(state): State<ApiState>,
     authed: Authed,
@@ -117,6 +121,7 @@ pub async fn list_trades(
     ))
 }
 
+#[utoipa::path(get, path = "/api/trades/{id}", tag = "trades", params(("id" = String, Path, description = "Trade id")), responses((status = 200, description = "`{trade, postmortem, snapshots}`", body = Object), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_trade(
     State(state): State<ApiState>,
     authed: Authed,

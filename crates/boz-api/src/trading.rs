@@ -29,6 +29,7 @@ use serde_json::{Value, json};
 use crate::ApiState;
 use crate::auth::Authed;
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::ErrorBody;
 
 /// What the API asks of the trading engine, for one user.
 #[async_trait]
@@ -79,25 +80,35 @@ fn body<T: serde::de::DeserializeOwned + Default>(b: &Bytes) -> ApiResult<T> {
         .map_err(|e| ApiError(ValidationError::new("body", format!("not valid: {e}")).into()))
 }
 
+#[utoipa::path(get, path = "/api/queue", tag = "trading", responses((status = 200, description = "`{queue: [PendingTrade + time left]}`", body = Object), (status = 401, body = ErrorBody)))]
 pub async fn get_queue(State(state): State<ApiState>, authed: Authed) -> ApiResult<Json<Value>> {
-    let list = state.store.list_approvals(&authed.user_id, true).await?;
+    Ok(Json(
+        json!({"queue": queue_items(&state, &authed.user_id).await?}),
+    ))
+}
+
+/// The user's pending trades, each with `seconds_left` (also the dashboard's queue).
+pub async fn queue_items(state: &ApiState, user_id: &str) -> ApiResult<Vec<Value>> {
+    let list = state.store.list_approvals(user_id, true).await?;
     let now = state.clock.now();
-    let items: Vec<Value> = list
+    Ok(list
         .iter()
         .map(|a| {
             let mut v = serde_json::to_value(&a.pending).unwrap_or(Value::Null);
             v["seconds_left"] = json!((a.pending.expires_at - now).num_seconds().max(0));
             v
         })
-        .collect();
-    Ok(Json(json!({"queue": items})))
+        .collect())
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct Approve {
+    /// The highest price to pay, e.g. "0.4500" (default: the queued price).
+    #[schema(value_type = Option<String>)]
     pub limit_price: Option<Price>,
 }
 
+#[utoipa::path(post, path = "/api/queue/{id}/approve", tag = "trading", params(("id" = String, Path, description = "Queued trade id")), request_body(content = Approve, description = "Optional limit price"), responses((status = 200, description = "The order placed", body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn approve(
     State(state): State<ApiState>,
     authed: Authed,
@@ -112,11 +123,12 @@ pub async fn approve(
     Ok(Json(order))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct Reason {
     pub reason: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/queue/{id}/reject", tag = "trading", params(("id" = String, Path, description = "Queued trade id")), request_body(content = Reason), responses((status = 204, description = "Rejected"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn reject(
     State(state): State<ApiState>,
     authed: Authed,
@@ -130,6 +142,7 @@ pub async fn reject(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/trading-state", tag = "trading", responses((status = 200, description = "`RiskStatus`: halted or not, the day's P&L and exposure", body = Object), (status = 401, body = ErrorBody)))]
 pub async fn get_state(State(state): State<ApiState>, authed: Authed) -> ApiResult<Json<Value>> {
     let day = trading_day(state.clock.now());
     let status = state.store.risk_status(&authed.user_id, day).await?;
@@ -138,6 +151,7 @@ pub async fn get_state(State(state): State<ApiState>, authed: Authed) -> ApiResu
     })?))
 }
 
+#[utoipa::path(post, path = "/api/trading-state/halt", tag = "trading", request_body(content = Reason), responses((status = 204, description = "Halted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn halt(
     State(state): State<ApiState>,
     authed: Authed,
@@ -154,6 +168,7 @@ pub async fn halt(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/trading-state/resume", tag = "trading", responses((status = 204, description = "Resumed"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn resume(State(state): State<ApiState>, authed: Authed) -> ApiResult<StatusCode> {
     trader(&state)?
         .resume(&authed.user_id, &who(&authed))
@@ -161,18 +176,20 @@ pub async fn resume(State(state): State<ApiState>, authed: Authed) -> ApiResult<
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/signals", tag = "trading", responses((status = 200, description = "`{candidates, errors}`: every side judged", body = Object), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn signals(State(state): State<ApiState>, authed: Authed) -> ApiResult<Json<Value>> {
     let (candidates, errors) = trader(&state)?.signals(&authed.user_id).await?;
     Ok(Json(json!({"candidates": candidates, "errors": errors})))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct MarketQuery {
     pub city: Option<String>,
 }
 
 /// The open events of the user's cities: each bracket with both sides' executable price, the
 /// model's probability and the EV after fees, from the same judgement as the signals.
+#[utoipa::path(get, path = "/api/markets", tag = "trading", params(MarketQuery), responses((status = 200, description = "`{events: [{event_ticker, brackets: [{ticker, bracket, yes, no}]}], errors}`", body = Object), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn markets(
     State(state): State<ApiState>,
     authed: Authed,
@@ -190,14 +207,24 @@ pub async fn markets(
         }
         None => None,
     };
-    let (candidates, errors) = trader(&state)?.signals(&authed.user_id).await?;
+    Ok(Json(
+        market_events(&state, &authed.user_id, series.as_deref()).await?,
+    ))
+}
+
+/// The open events (of one series when given: `KXHIGHNY-`) with each bracket's sides:
+/// `{events: [{event_ticker, brackets: [{ticker, bracket, yes, no}]}], errors}` (also the
+/// dashboard's market pages).
+pub async fn market_events(
+    state: &ApiState,
+    user_id: &str,
+    series: Option<&str>,
+) -> ApiResult<Value> {
+    let (candidates, errors) = trader(state)?.signals(user_id).await?;
     let mut events: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Value>> =
         std::collections::BTreeMap::new();
     for c in &candidates {
-        if series
-            .as_ref()
-            .is_some_and(|s| !c.event_ticker.starts_with(s))
-        {
+        if series.is_some_and(|s| !c.event_ticker.starts_with(s)) {
             continue;
         }
         let b = events
@@ -216,5 +243,5 @@ pub async fn markets(
         .into_iter()
         .map(|(e, brackets)| json!({"event_ticker": e, "brackets": brackets.into_values().collect::<Vec<_>>()}))
         .collect();
-    Ok(Json(json!({"events": list, "errors": errors})))
+    Ok(json!({"events": list, "errors": errors}))
 }

@@ -196,6 +196,7 @@ impl Runner {
             },
         };
         let finished = self.svc.clock.now();
+        let seconds = (finished - run.started_at).num_milliseconds() as f64 / 1000.0;
         let (outcome, error, summary, next) = match result {
             Ok(Done {
                 mut summary,
@@ -228,6 +229,10 @@ impl Runner {
                 summary.as_ref(),
             )
             .await?;
+        metrics::counter!("boz_job_runs_total", "kind" => job.kind.as_str(), "outcome" => outcome.as_str())
+            .increment(1);
+        metrics::histogram!("boz_job_duration_seconds", "kind" => job.kind.as_str())
+            .record(seconds.max(0.0));
         if job.kind.trades()
             && let Err(e) = store.release_lease(TRADING_LEASE, &run.id).await
         {

@@ -450,7 +450,9 @@ async fn settings_are_read_and_replaced_whole_and_validated() {
     let api = api(false).await;
     let (cookie, csrf) = api.session("alice").await;
     let s = boz_common::config::Settings::from_map(&Default::default()).unwrap();
-    let good = serde_json::to_value(s.default_user_settings().unwrap()).unwrap();
+    let defaults = serde_json::to_value(s.default_user_settings().unwrap()).unwrap();
+    let mut good = defaults.clone();
+    good["max_trade_size"] = json!(2.0);
     let put = |body: String| {
         api.http
             .put(format!("{}/api/settings", api.base))
@@ -503,11 +505,9 @@ async fn settings_are_read_and_replaced_whole_and_validated() {
         good,
         "unchanged"
     );
-    // bob's settings were not touched
-    assert_eq!(
-        api.store.get_user("u-bob").await.unwrap().settings,
-        json!({})
-    );
+    // bob's settings were not touched (alice's change of max_trade_size is not his)
+    let bobs = api.store.get_user("u-bob").await.unwrap().settings;
+    assert_eq!(bobs, defaults, "bob keeps the defaults");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -882,4 +882,602 @@ async fn onboarding_checks_the_key_stores_it_encrypted_and_never_shows_it() {
         .await
         .unwrap();
     assert_eq!(status["connected"], false);
+}
+
+/// Alice's trade `id`, placed through an order (fees `fees`) and settled `won` with `pnl`.
+async fn settled_trade(
+    store: &Arc<dyn Store>,
+    (id, city, date): (&str, &str, &str),
+    (model_p, market_p): (f64, f64),
+    (fees, won, pnl): (&str, bool, &str),
+) {
+    use boz_common::money::{Count, Dollars, Price};
+    use boz_common::ports::*;
+    use boz_common::status::TradeStatus;
+    let dollars = |s: &str| Dollars::parse(s).unwrap();
+    let mut fields = trade(id, city, date, "APPROVED").into_fields();
+    fields.model_probability = model_p;
+    fields.market_probability = market_p;
+    let record = boz_common::schemas::TradeRecord::new(fields).unwrap();
+    let now = chrono::Utc::now();
+    let order = OrderRecord {
+        request: OrderRequest {
+            client_order_id: format!("c-{id}"),
+            ticker: "KXHIGHNY-26NOV20-B53.5".into(),
+            side: boz_common::schemas::Side::Yes,
+            price: Price::parse("0.22").unwrap(),
+            count: Count::parse("10").unwrap(),
+            time_in_force: TimeInForce::ImmediateOrCancel,
+        },
+        user_id: "u-alice".into(),
+        trade_id: id.into(),
+        trading_day: now.date_naive(),
+        reserved: dollars("2.40"),
+        status: OrderStatus::New,
+        exchange_order_id: None,
+        filled: Count::ZERO,
+        fill_cost: Dollars::ZERO,
+        fees: Dollars::ZERO,
+        close_time: None,
+        detail: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let stored = StoredTrade {
+        user_id: "u-alice".into(),
+        kalshi_order_id: None,
+        record,
+    };
+    let limits = ExposureLimits {
+        daily: dollars("1000"),
+        event: None,
+    };
+    store
+        .open_order(&order, Some(&stored), &limits)
+        .await
+        .unwrap();
+    let state = OrderState {
+        order_id: format!("x-{id}"),
+        client_order_id: format!("c-{id}"),
+        filled: Count::parse("10").unwrap(),
+        remaining: Count::ZERO,
+        fill_cost: dollars("2.20"),
+        fees: dollars(fees),
+        status: "executed".into(),
+    };
+    store
+        .update_order(
+            &format!("c-{id}"),
+            Some(&state),
+            OrderStatus::Executed,
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .settle_trade(
+            "u-alice",
+            id,
+            &TradeSettlement {
+                status: if won {
+                    TradeStatus::Won
+                } else {
+                    TradeStatus::Lost
+                },
+                settlement_temp_f: Some(54.0),
+                pnl: Some(dollars(pnl)),
+                settled_at: now,
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn performance_adds_up_pnl_fees_scores_and_calibration_per_user() {
+    let api = api(false).await;
+    settled_trade(
+        &api.store,
+        ("w1", "NYC", "2026-11-20"),
+        (0.45, 0.22),
+        ("0.12", true, "7.68"),
+    )
+    .await;
+    settled_trade(
+        &api.store,
+        ("l1", "CHI", "2026-11-20"),
+        (0.35, 0.22),
+        ("0.12", false, "-2.32"),
+    )
+    .await;
+    settled_trade(
+        &api.store,
+        ("w2", "NYC", "2026-11-21"),
+        (0.72, 0.60),
+        ("0.10", true, "3.90"),
+    )
+    .await;
+    // an open trade counts for nothing yet; bob's trade is not alice's
+    api.store
+        .insert_trade(&boz_common::ports::StoredTrade {
+            user_id: "u-alice".into(),
+            kalshi_order_id: None,
+            record: trade("p1", "NYC", "2026-11-22", "PENDING"),
+        })
+        .await
+        .unwrap();
+    let (alice, _) = api.session("alice").await;
+    let (bob, _) = api.session("bob").await;
+    let get = |path: &str, cookie: &str| {
+        api.http
+            .get(format!("{}{path}", api.base))
+            .header("cookie", cookie)
+            .send()
+    };
+    let p: Value = get("/api/performance", &alice)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let t = &p["totals"];
+    assert_eq!(
+        (
+            t["trades"].as_u64(),
+            t["wins"].as_u64(),
+            t["losses"].as_u64()
+        ),
+        (Some(3), Some(2), Some(1)),
+        "{p}"
+    );
+    assert_eq!(t["pnl"], json!(9.26), "exact sum: {p}");
+    assert_eq!(t["fees"], json!(0.34), "{p}");
+    assert!((t["win_rate"].as_f64().unwrap() - 2.0 / 3.0).abs() < 1e-12);
+    let days = p["by_day"].as_array().unwrap();
+    assert_eq!(days.len(), 3, "{p}");
+    assert_eq!(
+        (
+            days[0]["date"].as_str(),
+            days[0]["pnl"].as_f64(),
+            days[0]["cumulative_pnl"].as_f64()
+        ),
+        (Some("2026-11-20"), Some(5.36), Some(5.36))
+    );
+    assert_eq!(
+        (days[1]["pnl"].as_f64(), days[1]["cumulative_pnl"].as_f64()),
+        (Some(3.90), Some(9.26))
+    );
+    assert_eq!(
+        (
+            days[2]["trades"].as_u64(),
+            days[2]["cumulative_pnl"].as_f64()
+        ),
+        (Some(0), Some(9.26))
+    );
+    let cities = p["by_city"].as_array().unwrap();
+    assert_eq!(cities[0]["city"], "CHI");
+    assert_eq!(
+        (cities[0]["losses"].as_u64(), cities[0]["pnl"].as_f64()),
+        (Some(1), Some(-2.32))
+    );
+    assert_eq!(
+        (
+            cities[1]["city"].as_str(),
+            cities[1]["wins"].as_u64(),
+            cities[1]["fees"].as_f64()
+        ),
+        (Some("NYC"), Some(2), Some(0.22))
+    );
+    // Brier of the model: ((0.55)^2 + (0.35)^2 + (0.28)^2) / 3; of the market: (0.78^2 + 0.22^2 + 0.4^2) / 3
+    let s = &p["scores"];
+    let model_brier = (0.55f64.powi(2) + 0.35f64.powi(2) + 0.28f64.powi(2)) / 3.0;
+    let market_brier = (0.78f64.powi(2) + 0.22f64.powi(2) + 0.4f64.powi(2)) / 3.0;
+    assert!(
+        (s["model"]["brier"].as_f64().unwrap() - model_brier).abs() < 1e-12,
+        "{s}"
+    );
+    assert!(
+        (s["market"]["brier"].as_f64().unwrap() - market_brier).abs() < 1e-12,
+        "{s}"
+    );
+    let model_ll = -(0.45f64.ln() + 0.65f64.ln() + 0.72f64.ln()) / 3.0;
+    assert!(
+        (s["model"]["log_loss"].as_f64().unwrap() - model_ll).abs() < 1e-12,
+        "{s}"
+    );
+    assert!(
+        (s["model_minus_market"]["brier"].as_f64().unwrap() - (model_brier - market_brier)).abs()
+            < 1e-12
+    );
+    let cal = p["calibration"].as_array().unwrap();
+    assert_eq!(cal.len(), 10);
+    assert_eq!(
+        (
+            cal[3]["count"].as_u64(),
+            cal[3]["observed_frequency"].as_f64()
+        ),
+        (Some(1), Some(0.0))
+    );
+    assert_eq!(
+        (
+            cal[4]["count"].as_u64(),
+            cal[4]["observed_frequency"].as_f64()
+        ),
+        (Some(1), Some(1.0))
+    );
+    assert_eq!(
+        (cal[7]["count"].as_u64(), cal[7]["mean_forecast"].as_f64()),
+        (Some(1), Some(0.72))
+    );
+    assert!(cal[0]["mean_forecast"].is_null());
+    // filters
+    let nyc: Value = get("/api/performance?city=nyc&from=2026-11-21", &alice)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            nyc["totals"]["trades"].as_u64(),
+            nyc["totals"]["pnl"].as_f64()
+        ),
+        (Some(1), Some(3.90)),
+        "{nyc}"
+    );
+    // bob has none of it
+    let b: Value = get("/api/performance", &bob)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (b["totals"]["trades"].as_u64(), b["totals"]["pnl"].as_f64()),
+        (Some(0), Some(0.0)),
+        "{b}"
+    );
+    assert!(b["scores"]["model"].is_null());
+    // errors name the field
+    for (q, field) in [
+        ("from=2026-13-01", "from"),
+        ("city=XX1", "city"),
+        ("from=2026-11-22&to=2026-11-20", "from"),
+    ] {
+        let r = get(&format!("/api/performance?{q}"), &alice).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{q}");
+        let body: Value = r.json().await.unwrap();
+        seed_error(&body, "ValidationError");
+        assert_eq!(body["context"]["field"], field, "{q}: {body}");
+    }
+    assert_eq!(
+        api.http
+            .get(format!("{}/api/performance", api.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_by_route_in_prometheus_format() {
+    let api = api(false).await;
+    let (alice, _) = api.session("alice").await;
+    for _ in 0..3 {
+        api.http
+            .get(format!("{}/api/trades/no-such-trade", api.base))
+            .header("cookie", &alice)
+            .send()
+            .await
+            .unwrap();
+    }
+    let r = api
+        .http
+        .get(format!("{}/metrics", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = r.text().await.unwrap();
+    // the route pattern, never the raw id; other tests in this process add to the same counters
+    let line = text
+        .lines()
+        .find(|l| {
+            l.starts_with(
+                r#"boz_http_requests_total{method="GET",route="/api/trades/{id}",status="404"}"#,
+            )
+        })
+        .unwrap_or_else(|| panic!("{text}"));
+    let n: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(n >= 3, "{line}");
+    assert!(!text.contains("no-such-trade"));
+    assert!(
+        text.contains("# TYPE boz_http_request_duration_seconds summary"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_matches_its_snapshot_and_the_docs_page_is_served_locally() {
+    let api = api(false).await;
+    let doc: Value = api
+        .http
+        .get(format!("{}/api/openapi.json", api.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // every route of the router is documented
+    let paths = doc["paths"].as_object().unwrap();
+    for p in [
+        "/api/login",
+        "/api/trades",
+        "/api/trades/{id}",
+        "/api/queue/{id}/approve",
+        "/api/settings",
+        "/api/markets",
+        "/api/predictions",
+        "/api/weather",
+        "/api/performance",
+        "/api/kalshi",
+        "/api/trading-state/halt",
+        "/api/logs",
+        "/api/signals",
+        "/health",
+        "/metrics",
+    ] {
+        assert!(paths.contains_key(p), "{p} undocumented");
+    }
+    assert!(paths["/api/settings"].get("put").is_some());
+    let snapshot =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../boz-api/openapi.snapshot.json");
+    let pretty = serde_json::to_string_pretty(&doc).unwrap() + "\n";
+    if std::env::var_os("BOZ_UPDATE_SNAPSHOT").is_some() {
+        std::fs::write(&snapshot, &pretty).unwrap();
+    }
+    let want = std::fs::read_to_string(&snapshot)
+        .expect("openapi.snapshot.json (BOZ_UPDATE_SNAPSHOT=1 writes it)");
+    assert!(
+        want == pretty,
+        "the API changed: if on purpose, run this test with BOZ_UPDATE_SNAPSHOT=1 and commit crates/boz-api/openapi.snapshot.json"
+    );
+    // the docs page and its assets come from this server (no CDN)
+    let page = api
+        .http
+        .get(format!("{}/api/docs/", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "{html}"
+    );
+    for asset in [
+        "swagger-ui-bundle.js",
+        "swagger-ui.css",
+        "swagger-initializer.js",
+    ] {
+        let r = api
+            .http
+            .get(format!("{}/api/docs/{asset}", api.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{asset}");
+    }
+    let init = api
+        .http
+        .get(format!("{}/api/docs/swagger-initializer.js", api.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(init.contains("/api/openapi.json"), "{init}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_pages_need_a_session_and_render_the_users_own_data() {
+    let api = api(false).await;
+    settled_trade(
+        &api.store,
+        ("w1", "NYC", "2026-11-20"),
+        (0.45, 0.22),
+        ("0.12", true, "7.68"),
+    )
+    .await;
+    api.store
+        .set_postmortem(
+            "u-alice",
+            "w1",
+            "The model's 45% on 53-54F held: the high was 54F.",
+        )
+        .await
+        .unwrap();
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // no session: every page sends the browser to sign in and back
+    for page in [
+        "/",
+        "/markets",
+        "/markets/NYC/2026-11-20",
+        "/queue",
+        "/trades?city=NYC",
+        "/performance",
+        "/settings",
+        "/onboarding",
+        "/logs",
+    ] {
+        let r = no_redirect
+            .get(format!("{}{page}", api.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{page}");
+        let to = r.headers()["location"].to_str().unwrap();
+        assert!(to.starts_with("/login?next=/"), "{page}: {to}");
+    }
+    // an API token is for scripts, not pages
+    let login = api
+        .http
+        .get(format!("{}/login?next=//evil.example", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let html = login.text().await.unwrap();
+    assert!(
+        html.contains(r#"data-next="&#x2f;""#),
+        "off-site next refused: {html}"
+    );
+    let (alice, csrf) = api.session("alice").await;
+    let (bob, _) = api.session("bob").await;
+    let page = |path: &'static str, cookie: String| {
+        let http = api.http.clone();
+        let base = api.base.clone();
+        async move {
+            let r = http
+                .get(format!("{base}{path}"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let csp = r
+                .headers()
+                .get("content-security-policy")
+                .map(|v| v.to_str().unwrap().to_string());
+            (status, csp, r.text().await.unwrap())
+        }
+    };
+    let (status, csp, html) = page("/trades", alice.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(csp.unwrap().contains("script-src 'self'"));
+    assert!(html.contains(&format!(r#"<meta name="csrf-token" content="{csrf}">"#)));
+    assert!(
+        html.contains("w1") && html.contains("The model&#x27;s 45% on 53-54F held"),
+        "{html}"
+    );
+    let (_, _, bobs) = page("/trades", bob.clone()).await;
+    assert!(
+        !bobs.contains("data-id=\"w1\"") && bobs.contains("No trades."),
+        "{bobs}"
+    );
+    let (_, _, perf) = page("/performance", alice.clone()).await;
+    assert!(
+        perf.contains("id=\"chart-data\"") && perf.contains("7.68"),
+        "{perf}"
+    );
+    let (_, _, overview) = page("/", alice.clone()).await;
+    assert!(
+        overview.contains("$7.68") && overview.contains("Halt trading"),
+        "{overview}"
+    );
+    let (_, _, settings) = page("/settings", alice.clone()).await;
+    assert!(
+        settings.contains(r#"name="max_daily_exposure""#),
+        "{settings}"
+    );
+    let (status, _, logs) = page("/logs", alice.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "logs are for admins: {logs}");
+    let (status, _, bad) = page("/markets/XX1/2026-11-20", alice.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    for asset in ["app.js", "app.css", "uPlot.iife.min.js", "uPlot.min.css"] {
+        let r = api
+            .http
+            .get(format!("{}/assets/{asset}", api.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{asset}");
+    }
+    assert_eq!(
+        api.http
+            .get(format!("{}/assets/../Cargo.toml", api.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_names_what_changed_for_its_user_only() {
+    let api = api(false).await;
+    let (alice, _) = api.session("alice").await;
+    assert_eq!(
+        api.http
+            .get(format!("{}/api/events", api.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let r = api
+        .http
+        .get(format!("{}/api/events", api.base))
+        .header("cookie", &alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    let mut body = r;
+    let mut seen = String::new();
+    let mut next_event = async |seen: &mut String, want: &str| {
+        while !seen.contains(want) {
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(30), body.chunk())
+                .await
+                .expect("an event within 30 s")
+                .unwrap()
+                .expect("the stream stays open");
+            seen.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    };
+    next_event(&mut seen, "event: hello").await;
+    // bob's new trade is not alice's news; alice's is
+    api.store
+        .insert_trade(&boz_common::ports::StoredTrade {
+            user_id: "u-bob".into(),
+            kalshi_order_id: None,
+            record: trade("b1", "NYC", "2026-11-20", "PENDING"),
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(boz_api::dashboard::EVENT_POLL * 2).await;
+    api.store
+        .insert_trade(&boz_common::ports::StoredTrade {
+            user_id: "u-alice".into(),
+            kalshi_order_id: None,
+            record: trade("a1", "NYC", "2026-11-20", "PENDING"),
+        })
+        .await
+        .unwrap();
+    next_event(&mut seen, "event: trades").await;
+    assert!(
+        !seen.contains("event: queue") && !seen.contains("event: prices"),
+        "{seen}"
+    );
+    assert_eq!(
+        seen.matches("event: trades").count(),
+        1,
+        "bob's trade was not news to alice: {seen}"
+    );
 }

@@ -107,7 +107,13 @@ pub async fn add_login(
                 id: user_id.into(),
                 api_key_id: String::new(),
                 encrypted_private_key: String::new(),
-                settings: serde_json::json!({}),
+                settings: serde_json::to_value(
+                    boz_common::config::Settings::from_map(&Default::default())
+                        .unwrap()
+                        .default_user_settings()
+                        .unwrap(),
+                )
+                .unwrap(),
                 created_at: now,
             },
             &boz_common::ports::Login {
