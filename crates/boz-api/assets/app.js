@@ -47,9 +47,11 @@
         body: JSON.stringify({ username: login.username.value, password: login.password.value })
       }).then(function (r) {
         if (r.ok) {
-          var next = login.getAttribute("data-next") || "/";
-          location.href = next.charAt(0) === "/" && next.charAt(1) !== "/" ? next : "/";
-          return;
+          return r.json().then(function (me) {
+            var next = login.getAttribute("data-next") || "/";
+            if (me && me.must_change_password) { next = "/settings#password"; }
+            location.href = next.charAt(0) === "/" && next.charAt(1) !== "/" ? next : "/";
+          });
         }
         return r.json().then(function (b) { throw new Error(b.message || ("HTTP " + r.status)); });
       }).catch(function (e) { err.textContent = e.message; err.hidden = false; });
@@ -125,6 +127,12 @@
       });
       api("PUT", "/api/settings", out).then(function () { flash("Settings saved"); },
         function (e) { err.textContent = e.message; err.hidden = false; });
+    } else if (f.id === "password-form") {
+      ev.preventDefault();
+      var perr = document.getElementById("password-error");
+      perr.hidden = true;
+      api("POST", "/api/password", { current_password: f.current_password.value, new_password: f.new_password.value })
+        .then(function () { location.href = "/login"; }, function (e) { perr.textContent = e.message; perr.hidden = false; });
     } else if (f.id === "kalshi-form") {
       ev.preventDefault();
       var kerr = document.getElementById("kalshi-error");

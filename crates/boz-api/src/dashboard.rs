@@ -362,12 +362,7 @@ pub async fn market_page(
         .iter()
         .map(|b| {
             let pct = |x: &Value| x.as_f64().map(|p| (p * 1000.0).round() / 10.0);
-            let price = |s: &Value| {
-                s["price"]
-                    .as_str()
-                    .and_then(|p| p.parse::<f64>().ok())
-                    .map(|p| (p * 1000.0).round() / 10.0)
-            };
+            let price = |s: &Value| s["price"].as_f64().map(|p| (p * 1000.0).round() / 10.0);
             json!({
                 "ticker": b["ticker"],
                 "label": b["bracket"]["bracket_label"].as_str().unwrap_or_else(|| b["ticker"].as_str().unwrap_or("")),
@@ -543,10 +538,14 @@ pub async fn settings_page(
             json!({"name": k, "kind": kind, "value": text, "checked": val.as_bool() == Some(true)})
         })
         .collect();
+    let login = try_page!(state.store.get_login(&v.username).await);
     page(
         "settings.html",
         base(&v, "settings", ""),
-        context! { fields => fields },
+        context! {
+            fields => fields,
+            must_change_password => login.is_some_and(|l| l.must_change_password),
+        },
     )
 }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_kalshi;
+pub mod process;
 
 use std::path::Path;
 use std::process::{Command, Output};
