@@ -13,7 +13,6 @@ mod support;
 
 use support::fake_kalshi;
 use support::process::*;
-use support::*;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
