@@ -18,9 +18,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use boz_common::config::DatabaseUrl;
-use boz_common::schemas::TradingMode;
-use boz_store::Database;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
@@ -135,40 +132,8 @@ async fn sign_in_open_a_market_approve_its_trade_and_find_it_among_the_trades() 
         return;
     };
     // boz run, the local user in manual mode: the start-up cycle queues its trades
-    let (server, _book, _arrived) = fake_kalshi::start(Duration::from_millis(10)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(&DatabaseUrl::Sqlite {
-        path: dir.path().join("boz.sqlite"),
-    })
-    .await
-    .unwrap();
-    db.migrate().await.unwrap();
-    let store = db.store();
-    fake_kalshi::seed(&store, TradingMode::Manual).await;
-    let mut env = env_for(
-        &format!("{}{}", server.uri(), fake_kalshi::PREFIX),
-        "kalshi.pem",
-        "sqlite://boz.sqlite",
-    );
-    env.retain(|(k, _)| {
-        !k.starts_with("KALSHI_API") && !k.starts_with("KALSHI_PRIVATE") && k != "TRADING_VENUE"
-    });
-    let dir_path = dir.path().to_path_buf();
-    let mut p = tokio::task::spawn_blocking(move || {
-        let mut p = Proc::start(&dir_path, &pairs(&env), &["run"]);
-        p.wait_for("\"listening\"", Duration::from_secs(60));
-        p
-    })
-    .await
-    .unwrap();
-    let line = p.wait_for("\"listening\"", Duration::from_secs(1));
-    let address = serde_json::from_str::<Value>(&line).unwrap()["data"]["address"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let otp = p.wait_for("one-time password:", Duration::from_secs(1));
-    let otp = otp.rsplit(' ').next().unwrap().trim().to_string();
-    let base = format!("http://{address}");
+    let run = boz_run_manual(async |_| {}).await;
+    let (base, otp) = (run.base.clone(), run.otp.clone());
     let date = fake_kalshi::event_date().to_string();
 
     let c = browser(&driver_url).await;
@@ -294,5 +259,6 @@ async fn sign_in_open_a_market_approve_its_trade_and_find_it_among_the_trades() 
     until_js(&c, "uPlot loaded", "typeof uPlot === 'function'").await;
     screenshot(&c, "performance.png").await;
     c.close().await.unwrap();
-    p.stop();
+    let p = run.proc;
+    tokio::task::spawn_blocking(move || p.stop()).await.unwrap();
 }

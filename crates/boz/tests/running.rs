@@ -478,44 +478,12 @@ async fn with_the_weather_down_it_keeps_running_reports_why_and_never_trades_on_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_approval_queue_and_trading_state_through_the_api() {
-    let (server, _book, _arrived) = fake_kalshi::start(Duration::from_millis(10)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(&DatabaseUrl::Sqlite {
-        path: dir.path().join("boz.sqlite"),
-    })
-    .await
-    .unwrap();
-    db.migrate().await.unwrap();
-    let store = db.store();
-    // the local user in manual mode: the start-up cycle queues its trades for approval
-    fake_kalshi::seed(&store, TradingMode::Manual).await;
     let bob_password = "bob's long password";
-    add_login(&store, "bob", "bob", "user", bob_password).await;
-    let mut env = env_for(
-        &format!("{}{}", server.uri(), fake_kalshi::PREFIX),
-        "kalshi.pem",
-        "sqlite://boz.sqlite",
-    );
-    // the paper venue: no Kalshi key
-    env.retain(|(k, _)| {
-        !k.starts_with("KALSHI_API") && !k.starts_with("KALSHI_PRIVATE") && k != "TRADING_VENUE"
-    });
-    let dir_path = dir.path().to_path_buf();
-    let mut p = tokio::task::spawn_blocking(move || {
-        let mut p = Proc::start(&dir_path, &pairs(&env), &["run"]);
-        p.wait_for("\"listening\"", Duration::from_secs(60));
-        p
+    let run = boz_run_manual(async |store| {
+        add_login(store, "bob", "bob", "user", bob_password).await;
     })
-    .await
-    .unwrap();
-    let line = p.wait_for("\"listening\"", Duration::from_secs(1));
-    let address = serde_json::from_str::<Value>(&line).unwrap()["data"]["address"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let otp = p.wait_for("one-time password:", Duration::from_secs(1));
-    let otp = otp.rsplit(' ').next().unwrap().trim().to_string();
-    let base = format!("http://{address}");
+    .await;
+    let (base, otp, store) = (run.base.clone(), run.otp.clone(), run.store.clone());
     let http = reqwest::Client::new();
     let login = |user: &'static str, password: String| {
         let http = http.clone();
@@ -622,13 +590,27 @@ async fn the_approval_queue_and_trading_state_through_the_api() {
     .await
     .unwrap();
     assert_eq!(r.status(), 422);
-    // bob sees none of the local user's candidates (he has none of his own)
+    // bob sees none of the local user's candidates, only his own (judged on his settings)
     let bobs: Value = get_json("/api/signals", &bob_auth).await;
-    assert_eq!(bobs["candidates"], json!([]), "{bobs}");
+    assert!(
+        bobs["candidates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["user_id"] == "bob"),
+        "{bobs}"
+    );
     let first = queue[0]["id"].as_str().unwrap().to_string();
-    // bob sees an empty queue and cannot act on the local user's trades
+    // bob sees only his own queue and cannot act on the local user's trades
     let q: Value = get_json("/api/queue", &bob_auth).await;
-    assert!(q["queue"].as_array().unwrap().is_empty());
+    assert!(
+        q["queue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["user_id"] == "bob" && t["id"] != first.as_str()),
+        "{q}"
+    );
     for action in ["approve", "reject"] {
         let r = call(
             reqwest::Method::POST,
@@ -749,6 +731,6 @@ async fn the_approval_queue_and_trading_state_through_the_api() {
     .await
     .unwrap();
     assert_eq!(state["state"], "ACTIVE");
+    let p = run.proc;
     let _ = tokio::task::spawn_blocking(move || p.stop()).await.unwrap();
-    db.close().await;
 }

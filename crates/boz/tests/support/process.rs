@@ -148,3 +148,67 @@ pub fn env_for(kalshi: &str, key_path: &str, db: &str) -> Vec<(String, String)> 
 pub fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
     v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
+
+/// `boz run` on a fresh SQLite file against the fake Kalshi on the paper venue, the local user
+/// (the admin login's) in manual mode with the fake's prediction: its start-up cycle queues
+/// trades for approval. `before` runs on the store before the process starts.
+pub struct Running {
+    pub proc: Proc,
+    /// `http://127.0.0.1:port`
+    pub base: String,
+    /// The admin login's one-time password.
+    pub otp: String,
+    pub store: std::sync::Arc<dyn boz_common::ports::Store>,
+    pub kalshi: wiremock::MockServer,
+    _db: boz_store::Database,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn boz_run_manual(
+    before: impl AsyncFnOnce(&std::sync::Arc<dyn boz_common::ports::Store>),
+) -> Running {
+    let (kalshi, _book, _arrived) = super::fake_kalshi::start(Duration::from_millis(10)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = boz_store::Database::open(&boz_common::config::DatabaseUrl::Sqlite {
+        path: dir.path().join("boz.sqlite"),
+    })
+    .await
+    .unwrap();
+    db.migrate().await.unwrap();
+    let store = db.store();
+    super::fake_kalshi::seed(&store, boz_common::schemas::TradingMode::Manual).await;
+    before(&store).await;
+    let mut env = env_for(
+        &format!("{}{}", kalshi.uri(), super::fake_kalshi::PREFIX),
+        "kalshi.pem",
+        "sqlite://boz.sqlite",
+    );
+    // the paper venue: no Kalshi key
+    env.retain(|(k, _)| {
+        !k.starts_with("KALSHI_API") && !k.starts_with("KALSHI_PRIVATE") && k != "TRADING_VENUE"
+    });
+    let dir_path = dir.path().to_path_buf();
+    let mut proc = tokio::task::spawn_blocking(move || {
+        let mut p = Proc::start(&dir_path, &pairs(&env), &["run"]);
+        p.wait_for("\"listening\"", Duration::from_secs(60));
+        p
+    })
+    .await
+    .unwrap();
+    let line = proc.wait_for("\"listening\"", Duration::from_secs(1));
+    let address = serde_json::from_str::<serde_json::Value>(&line).unwrap()["data"]["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let otp = proc.wait_for("one-time password:", Duration::from_secs(1));
+    let otp = otp.rsplit(' ').next().unwrap().trim().to_string();
+    Running {
+        proc,
+        base: format!("http://{address}"),
+        otp,
+        store,
+        kalshi,
+        _db: db,
+        _dir: dir,
+    }
+}
