@@ -16,6 +16,7 @@
 pub mod health;
 pub mod history;
 pub mod jobs;
+pub mod market_cache;
 pub mod markets;
 pub mod notify;
 pub mod paper_venue;

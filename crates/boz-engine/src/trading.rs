@@ -18,6 +18,19 @@ use crate::{EngineError, Result};
 /// The engine for the installation's venue. On the paper venue the account is `paper_user`'s
 /// (the store is its memory).
 pub fn engine(svc: &Services, paper_user: &str) -> Result<TradingEngine> {
+    engine_with_market(
+        svc,
+        paper_user,
+        Arc::new(KalshiMarketData::new(svc.kalshi.clone())),
+    )
+}
+
+/// The engine reading market data from `market` (views use a [`crate::market_cache`]).
+pub fn engine_with_market(
+    svc: &Services,
+    paper_user: &str,
+    market: Arc<dyn boz_common::ports::MarketData>,
+) -> Result<TradingEngine> {
     let settings = &svc.settings;
     let exchange: Arc<dyn Exchange> = match settings.trading_venue {
         TradingVenue::Paper => Arc::new(PaperVenue {
@@ -39,7 +52,7 @@ pub fn engine(svc: &Services, paper_user: &str) -> Result<TradingEngine> {
     };
     Ok(TradingEngine {
         store: svc.store.clone(),
-        market: Arc::new(KalshiMarketData::new(svc.kalshi.clone())),
+        market,
         exchange,
         clock: svc.clock.clone(),
         config: TradingConfig::from_settings(settings),

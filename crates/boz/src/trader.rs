@@ -1,22 +1,48 @@
 //! The API's [`boz_api::trading::Trader`]: the trading engine on the configured venue, built
-//! for the user it acts for (on the paper venue, that user's paper account).
+//! for the user it acts for (on the paper venue, that user's paper account). Signals (the
+//! markets view) read Kalshi through a short-lived shared cache; approvals read the live book.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use boz_common::ports::OrderRecord;
 use boz_common::{BozError, Price};
+use boz_common::ports::MarketData;
+use boz_engine::market_cache::CachedMarketData;
 use boz_engine::services::Services;
 use boz_trading::TradingEngine;
 
 pub struct EngineTrader {
-    pub svc: Services,
+    svc: Services,
+    views: Arc<dyn MarketData>,
 }
 
 impl EngineTrader {
+    pub fn new(svc: Services) -> EngineTrader {
+        let live = Arc::new(boz_kalshi::market_data::KalshiMarketData::new(
+            svc.kalshi.clone(),
+        ));
+        EngineTrader {
+            svc,
+            views: Arc::new(CachedMarketData::new(live)),
+        }
+    }
+
     fn engine(&self, user_id: &str) -> Result<TradingEngine, BozError> {
-        boz_engine::trading::engine(&self.svc, user_id).map_err(|e| match e {
-            boz_engine::EngineError::Boz(b) => b,
-            other => BozError::internal(other.to_string()),
-        })
+        boz_engine::trading::engine(&self.svc, user_id).map_err(boz_error)
+    }
+
+    /// The engine for views: market data through the shared cache.
+    fn view_engine(&self, user_id: &str) -> Result<TradingEngine, BozError> {
+        boz_engine::trading::engine_with_market(&self.svc, user_id, self.views.clone())
+            .map_err(boz_error)
+    }
+}
+
+fn boz_error(e: boz_engine::EngineError) -> BozError {
+    match e {
+        boz_engine::EngineError::Boz(b) => b,
+        other => BozError::internal(other.to_string()),
     }
 }
 
@@ -56,6 +82,6 @@ impl boz_api::trading::Trader for EngineTrader {
         &self,
         user_id: &str,
     ) -> Result<(Vec<boz_trading::engine::Candidate>, Vec<String>), BozError> {
-        self.engine(user_id)?.signals(Some(user_id)).await
+        self.view_engine(user_id)?.signals(Some(user_id)).await
     }
 }

@@ -174,7 +174,7 @@ pub async fn run(role: Role) -> Result<()> {
 
     if role.serves() {
         let api = boz_api::ApiState::new(store.clone(), svc.clock.clone(), settings.secure_cookies)
-            .with_trader(Arc::new(crate::trader::EngineTrader { svc: svc.clone() }))
+            .with_trader(Arc::new(crate::trader::EngineTrader::new(svc.clone())))
             .with_onboarding(boz_api::onboarding::Onboarding {
                 vault: Arc::new(boz_crypto::KeyVault::new(&key.text)?),
                 base_url: settings.kalshi_base_url.clone(),
