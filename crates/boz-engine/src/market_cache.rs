@@ -136,9 +136,17 @@ mod tests {
         for c in calls {
             assert_eq!(c.await.unwrap().unwrap()[0].ticker, "KXHIGHNY-26NOV29-B1");
         }
-        assert_eq!(inner.books.load(Ordering::SeqCst), 1, "one call for 20 views");
+        assert_eq!(
+            inner.books.load(Ordering::SeqCst),
+            1,
+            "one call for 20 views"
+        );
         cache.top_of_book("KXHIGHCHI-26NOV29").await.unwrap();
-        assert_eq!(inner.books.load(Ordering::SeqCst), 2, "another event: its own call");
+        assert_eq!(
+            inner.books.load(Ordering::SeqCst),
+            2,
+            "another event: its own call"
+        );
         tokio::time::sleep(Duration::from_millis(400)).await;
         cache.top_of_book("KXHIGHNY-26NOV29").await.unwrap();
         assert_eq!(inner.books.load(Ordering::SeqCst), 3, "expired: read again");

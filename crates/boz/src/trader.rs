@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use boz_common::ports::MarketData;
 use boz_common::ports::OrderRecord;
 use boz_common::{BozError, Price};
-use boz_common::ports::MarketData;
 use boz_engine::market_cache::CachedMarketData;
 use boz_engine::services::Services;
 use boz_trading::TradingEngine;
