@@ -19,8 +19,9 @@ use std::convert::Infallible;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -28,7 +29,6 @@ use boz_common::ports::{LogFilter, TradeFilter};
 use boz_common::status::TradeStatus;
 use boz_common::{BozError, CityCode};
 use boz_trading::risk::trading_day;
-use chrono::NaiveDate;
 use futures::Stream;
 use minijinja::{Environment, context};
 use serde::Deserialize;
@@ -124,11 +124,20 @@ fn render(name: &str, ctx: minijinja::Value) -> Response {
 
 /// The signed-in viewer of a page.
 #[derive(Clone)]
-struct Viewer {
+pub struct Viewer {
     user_id: String,
     username: String,
     csrf: String,
     admin: bool,
+}
+
+impl FromRequestParts<ApiState> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Viewer, Response> {
+        let authed = Authed::from_request_parts(parts, state).await;
+        signed_in(state, authed, &parts.uri).await
+    }
 }
 
 /// Pages are for sessions (a browser): the viewer, or a redirect to `/login` that comes back.
@@ -231,15 +240,7 @@ pub async fn login_page(Query(q): Query<LoginPage>) -> Response {
 
 // ------------------------------------------------------------------------------ overview
 
-pub async fn overview(
-    State(state): State<ApiState>,
-    uri: Uri,
-    authed: Result<Authed, ApiError>,
-) -> Response {
-    let v = match signed_in(&state, authed, &uri).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn overview(State(state): State<ApiState>, v: Viewer) -> Response {
     let now = state.clock.now();
     let perf = try_page!(performance_of(&state, &v.user_id, None, None, None).await);
     let risk = try_page!(state.store.risk_status(&v.user_id, trading_day(now)).await);
@@ -274,20 +275,7 @@ pub async fn overview(
 
 // ------------------------------------------------------------------------------ markets
 
-fn city_param(c: &str) -> Result<CityCode, ApiError> {
-    CityCode::parse(&c.to_ascii_uppercase())
-        .map_err(|e| ApiError(boz_common::ValidationError::new("city", e.to_string()).into()))
-}
-
-pub async fn markets_page(
-    State(state): State<ApiState>,
-    uri: Uri,
-    authed: Result<Authed, ApiError>,
-) -> Response {
-    let v = match signed_in(&state, authed, &uri).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn markets_page(State(state): State<ApiState>, v: Viewer) -> Response {
     let data = try_page!(market_events(&state, &v.user_id, None).await);
     let mut links: Vec<Value> = Vec::new();
     for e in data["events"].as_array().into_iter().flatten() {
@@ -313,29 +301,16 @@ pub async fn markets_page(
 
 pub async fn market_page(
     State(state): State<ApiState>,
-    uri: Uri,
-    authed: Result<Authed, ApiError>,
+    v: Viewer,
     Path((city, date)): Path<(String, String)>,
 ) -> Response {
-    let v = match signed_in(&state, authed, &uri).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let code = try_page!(city_param(&city));
+    let code = try_page!(crate::params::city(&city));
     let Some(c) = code.city() else {
         return error_page(
             &boz_common::ValidationError::new("city", format!("{code} is not configured")).into(),
         );
     };
-    let day = try_page!(NaiveDate::parse_from_str(&date, "%Y-%m-%d").map_err(|_| {
-        ApiError(
-            boz_common::ValidationError::new(
-                "date",
-                format!("{date:?} is not a date (YYYY-MM-DD)"),
-            )
-            .into(),
-        )
-    }));
+    let day = try_page!(crate::params::date("date", &date));
     let series = format!("{}-", c.kalshi_series);
     let data = try_page!(market_events(&state, &v.user_id, Some(&series)).await);
     let event = data["events"]
@@ -403,15 +378,7 @@ pub async fn market_page(
 
 // ------------------------------------------------------------------------------ queue, trades
 
-pub async fn queue_page(
-    State(state): State<ApiState>,
-    uri: Uri,
-    authed: Result<Authed, ApiError>,
-) -> Response {
-    let v = match signed_in(&state, authed, &uri).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn queue_page(State(state): State<ApiState>, v: Viewer) -> Response {
     let items = try_page!(queue_items(&state, &v.user_id).await);
     page(
         "queue.html",
@@ -431,18 +398,10 @@ const TRADES_PER_PAGE: u32 = 20;
 
 pub async fn trades_page(
     State(state): State<ApiState>,
-    uri: Uri,
-    authed: Result<Authed, ApiError>,
+    v: Viewer,
     Query(q): Query<TradesPage>,
 ) -> Response {
-    let v = match signed_in(&state, authed, &uri).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let city = match q.city.as_deref().filter(|c| !c.is_empty()) {
-        Some(c) => Some(try_page!(city_param(c))),
-        None => None,
-    };
+    let city = try_page!(crate::params::opt_city(q.city.as_deref()));
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => Some(try_page!(
             s.to_ascii_uppercase()
@@ -481,15 +440,7 @@ pub async fn trades_page(
 
 // ------------------------------------------------------------------------------ performance
 
-pub async fn performance_page(
-    State(state): State<ApiState>,
-    uri: Uri,
-    authed: Result<Authed, ApiError>,
-) -> Response {
-    let v = match signed_in(&state, authed, &uri).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn performance_page(State(state): State<ApiState>, v: Viewer) -> Response {
     let perf = try_page!(performance_of(&state, &v.user_id, None, None, None).await);
     // the charts' data, read by app.js (a JSON island: no inline script)
     let chart = json!({
@@ -506,15 +457,7 @@ pub async fn performance_page(
 
 // ------------------------------------------------------------------------------ settings, onboarding, logs
 
-pub async fn settings_page(
-    State(state): State<ApiState>,
-    uri: Uri,
-    authed: Result<Authed, ApiError>,
-) -> Response {
-    let v = match signed_in(&state, authed, &uri).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn settings_page(State(state): State<ApiState>, v: Viewer) -> Response {
     let user = try_page!(state.store.get_user(&v.user_id).await);
     let fields: Vec<Value> = user
         .settings
@@ -549,15 +492,7 @@ pub async fn settings_page(
     )
 }
 
-pub async fn onboarding_page(
-    State(state): State<ApiState>,
-    uri: Uri,
-    authed: Result<Authed, ApiError>,
-) -> Response {
-    let v = match signed_in(&state, authed, &uri).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub async fn onboarding_page(State(state): State<ApiState>, v: Viewer) -> Response {
     let user = try_page!(state.store.get_user(&v.user_id).await);
     let env = try_page!(state.store.kalshi_env(&v.user_id).await);
     let connected = !user.encrypted_private_key.is_empty();
@@ -580,14 +515,9 @@ pub struct LogsPage {
 
 pub async fn logs_page(
     State(state): State<ApiState>,
-    uri: Uri,
-    authed: Result<Authed, ApiError>,
+    v: Viewer,
     Query(q): Query<LogsPage>,
 ) -> Response {
-    let v = match signed_in(&state, authed, &uri).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     if !v.admin {
         return error_page(&BozError::new(
             boz_common::error::ErrorKind::PermissionError,

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::{Query, State};
 use boz_common::ports::LogFilter;
-use boz_common::{BozError, CityCode, ValidationError};
+use boz_common::{BozError, CityCode};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -23,19 +23,7 @@ use crate::ApiState;
 use crate::auth::Authed;
 use crate::error::{ApiError, ApiResult};
 use crate::openapi::ErrorBody;
-
-fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
-    ApiError(ValidationError::new(field, reason).into())
-}
-
-fn city(v: &str) -> ApiResult<CityCode> {
-    CityCode::parse(&v.to_ascii_uppercase()).map_err(|e| invalid("city", e.to_string()))
-}
-
-fn date(v: &str) -> ApiResult<NaiveDate> {
-    NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .map_err(|_| invalid("date", format!("{v:?} is not a date (YYYY-MM-DD)")))
-}
+use crate::params::{city, date, invalid, opt_date};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct CityDate {
@@ -58,7 +46,7 @@ pub async fn weather(
             .map(|c| c.code())
             .collect(),
     };
-    let asked = q.date.as_deref().map(date).transpose()?;
+    let asked = opt_date("date", q.date.as_deref())?;
     let mut out = Vec::new();
     for c in &cities {
         // the date asked, or the city's own climate day and the next two
@@ -104,6 +92,7 @@ pub async fn predictions(
             .ok_or_else(|| invalid("city", "is required"))?,
     )?;
     let d = date(
+        "date",
         q.date
             .as_deref()
             .ok_or_else(|| invalid("date", "is required"))?,

@@ -19,6 +19,7 @@ pub mod error;
 pub mod metrics;
 pub mod onboarding;
 pub mod openapi;
+pub mod params;
 pub mod performance;
 pub mod resources;
 pub mod trading;

@@ -20,13 +20,14 @@ use axum::extract::{Query, State};
 use boz_common::money::Dollars;
 use boz_common::ports::{StoredTrade, TradeFilter};
 use boz_common::status::TradeStatus;
-use boz_common::{BozError, CityCode, ValidationError};
+use boz_common::{BozError, CityCode};
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::ApiState;
 use crate::auth::Authed;
 use crate::error::{ApiError, ApiResult};
+use crate::params::{invalid, opt_city, opt_date};
 
 /// Trades read from the store per page.
 const PAGE: u32 = 200;
@@ -108,18 +109,6 @@ pub struct Performance {
     pub by_city: Vec<CityTally>,
     pub scores: Scores,
     pub calibration: Vec<CalibrationBin>,
-}
-
-fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
-    ApiError(ValidationError::new(field, reason).into())
-}
-
-fn date(field: &str, v: Option<&str>) -> ApiResult<Option<NaiveDate>> {
-    v.map(|v| {
-        NaiveDate::parse_from_str(v, "%Y-%m-%d")
-            .map_err(|_| invalid(field, format!("{v:?} is not a date (YYYY-MM-DD)")))
-    })
-    .transpose()
 }
 
 fn money(e: boz_common::money::FixedPointError) -> ApiError {
@@ -309,15 +298,9 @@ pub async fn performance(
     authed: Authed,
     Query(q): Query<PerformanceQuery>,
 ) -> ApiResult<Json<Performance>> {
-    let city = q
-        .city
-        .as_deref()
-        .map(|c| {
-            CityCode::parse(&c.to_ascii_uppercase()).map_err(|e| invalid("city", e.to_string()))
-        })
-        .transpose()?;
-    let from = date("from", q.from.as_deref())?;
-    let to = date("to", q.to.as_deref())?;
+    let city = opt_city(q.city.as_deref())?;
+    let from = opt_date("from", q.from.as_deref())?;
+    let to = opt_date("to", q.to.as_deref())?;
     if let (Some(f), Some(t)) = (from, to)
         && f > t
     {

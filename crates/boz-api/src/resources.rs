@@ -12,8 +12,6 @@ use axum::extract::{Path, Query, State};
 use boz_common::ports::TradeFilter;
 use boz_common::schemas::{UserSettings, UserSettingsFields};
 use boz_common::status::TradeStatus;
-use boz_common::{CityCode, ValidationError};
-use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -21,10 +19,7 @@ use crate::ApiState;
 use crate::auth::Authed;
 use crate::error::{ApiError, ApiResult};
 use crate::openapi::ErrorBody;
-
-fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
-    ApiError(ValidationError::new(field, reason).into())
-}
+use crate::params::{invalid, opt_city, opt_date};
 
 /// A JSON body, or a 422 saying why it is not one.
 fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
@@ -63,15 +58,6 @@ pub struct TradeQuery {
     pub offset: Option<i64>,
 }
 
-fn date(field: &str, v: &Option<String>) -> ApiResult<Option<NaiveDate>> {
-    v.as_deref()
-        .map(|s| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_err(|_| invalid(field, format!("{s:?} is not a date (YYYY-MM-DD)")))
-        })
-        .transpose()
-}
-
 #[utoipa::path(get, path = "/api/trades", tag = "trades", params(TradeQuery), responses((status = 200, description = "`{trades: [TradeRecord], limit, offset}`, newest first", body = Object), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list_trades(
     State(state): State<ApiState>,
@@ -89,13 +75,7 @@ pub async fn list_trades(
             format!("must not be negative, got {offset}"),
         ));
     }
-    let city = q
-        .city
-        .as_deref()
-        .map(|c| {
-            CityCode::parse(&c.to_ascii_uppercase()).map_err(|e| invalid("city", e.to_string()))
-        })
-        .transpose()?;
+    let city = opt_city(q.city.as_deref())?;
     let status = q
         .status
         .as_deref()
@@ -108,8 +88,8 @@ pub async fn list_trades(
     let filter = TradeFilter {
         city,
         status,
-        from: date("from", &q.from)?,
-        to: date("to", &q.to)?,
+        from: opt_date("from", q.from.as_deref())?,
+        to: opt_date("to", q.to.as_deref())?,
         limit: u32::try_from(limit).map_err(|_| invalid("limit", "out of range"))?,
         offset: u32::try_from(offset).map_err(|_| invalid("offset", "out of range"))?,
     };

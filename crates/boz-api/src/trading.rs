@@ -198,10 +198,9 @@ pub async fn markets(
     // a city's events are those of its Kalshi series
     let series = match q.city.as_deref() {
         Some(c) => {
-            let code = boz_common::CityCode::parse(&c.to_ascii_uppercase())
-                .map_err(|e| ApiError(ValidationError::new("city", e.to_string()).into()))?;
+            let code = crate::params::city(c)?;
             let city = code.city().ok_or_else(|| {
-                ApiError(ValidationError::new("city", format!("{code} is not configured")).into())
+                crate::params::invalid("city", format!("{code} is not configured"))
             })?;
             Some(format!("{}-", city.kalshi_series))
         }

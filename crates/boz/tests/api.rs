@@ -74,20 +74,7 @@ impl Api {
 
     /// Signs in; returns the cookie header value and the CSRF token.
     async fn session(&self, user: &str) -> (String, String) {
-        let r = self.login(user, PASSWORD).await;
-        assert_eq!(r.status(), StatusCode::OK);
-        let cookie = r
-            .headers()
-            .get("set-cookie")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
-        let body: Value = r.json().await.unwrap();
-        (cookie, body["csrf_token"].as_str().unwrap().to_string())
+        sign_in(&self.http, &self.base, user, PASSWORD).await
     }
 
     async fn me(&self, auth: Option<(&str, &str)>) -> (StatusCode, Value) {

@@ -485,33 +485,8 @@ async fn the_approval_queue_and_trading_state_through_the_api() {
     .await;
     let (base, otp, store) = (run.base.clone(), run.otp.clone(), run.store.clone());
     let http = reqwest::Client::new();
-    let login = |user: &'static str, password: String| {
-        let http = http.clone();
-        let base = base.clone();
-        async move {
-            let r = http
-                .post(format!("{base}/api/login"))
-                .json(&json!({"username": user, "password": password}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200, "{user}");
-            let cookie = r.headers()["set-cookie"]
-                .to_str()
-                .unwrap()
-                .split(';')
-                .next()
-                .unwrap()
-                .to_string();
-            let csrf = r.json::<Value>().await.unwrap()["csrf_token"]
-                .as_str()
-                .unwrap()
-                .to_string();
-            (cookie, csrf)
-        }
-    };
-    let (admin, admin_csrf) = login("admin", otp).await;
-    let (bob, bob_csrf) = login("bob", bob_password.into()).await;
+    let (admin, admin_csrf) = sign_in(&http, &base, "admin", &otp).await;
+    let (bob, bob_csrf) = sign_in(&http, &base, "bob", bob_password).await;
     let call = |m: reqwest::Method, path: &str, auth: &(String, String), body: Option<Value>| {
         let mut req = http
             .request(m, format!("{base}{path}"))

@@ -136,33 +136,6 @@ impl Sweep {
     }
 }
 
-async fn session(
-    http: &reqwest::Client,
-    base: &str,
-    user: &str,
-    password: &str,
-) -> (String, String) {
-    let r = http
-        .post(format!("{base}/api/login"))
-        .json(&json!({"username": user, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::OK, "{user}");
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let csrf = r.json::<Value>().await.unwrap()["csrf_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (cookie, csrf)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_refuses_strangers_forged_requests_and_other_users_and_leaks_no_secret() {
     let token = boz_crypto::token::new_secret("boz_").unwrap();
@@ -187,8 +160,8 @@ async fn every_endpoint_refuses_strangers_forged_requests_and_other_users_and_le
         .build()
         .unwrap();
     let base = run.base.clone();
-    let (admin_cookie, admin_csrf) = session(&http, &base, "admin", &run.otp).await;
-    let (bob_cookie, bob_csrf) = session(&http, &base, "bob", BOB_PASSWORD).await;
+    let (admin_cookie, admin_csrf) = sign_in(&http, &base, "admin", &run.otp).await;
+    let (bob_cookie, bob_csrf) = sign_in(&http, &base, "bob", BOB_PASSWORD).await;
 
     // the first user (admin, acting for the local user) connects a Kalshi key and has trades
     let pem = fake_kalshi::private_key_pem();
