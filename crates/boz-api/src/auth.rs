@@ -199,7 +199,11 @@ fn session_cookie(state: &ApiState, value: &str, max_age_secs: i64) -> ApiResult
 }
 
 #[utoipa::path(post, path = "/api/login", tag = "auth", request_body = LoginRequest, security(()), responses((status = 200, description = "Signed in: the session cookie is set; the body holds the CSRF token", body = Me), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn login(State(state): State<ApiState>, Json(req): Json<LoginRequest>) -> Response {
+pub async fn login(State(state): State<ApiState>, body: axum::body::Bytes) -> Response {
+    let req: LoginRequest = match crate::params::secret_json_body(&body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
     match try_login(&state, &req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
@@ -323,8 +327,9 @@ pub fn check_new_password(p: &str) -> Result<(), String> {
 pub async fn change_password(
     State(state): State<ApiState>,
     authed: Authed,
-    Json(req): Json<PasswordChange>,
+    body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
+    let req: PasswordChange = crate::params::secret_json_body(&body)?;
     let Some(username) = &authed.username else {
         return Err(forbidden("sign in with your password to change it"));
     };

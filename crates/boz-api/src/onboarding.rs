@@ -69,12 +69,7 @@ pub async fn connect(
 ) -> ApiResult<Json<Value>> {
     let o = onboarding(&state)?;
     // parsed without echoing anything of the body back
-    let req: Connect = serde_json::from_slice(&body).map_err(|_| {
-        invalid(
-            "body",
-            "must be a JSON object with api_key_id, private_key and environment",
-        )
-    })?;
+    let req: Connect = crate::params::secret_json_body(&body)?;
     let key_id = req
         .api_key_id
         .map(|k| k.trim().to_string())

@@ -21,11 +21,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::openapi::ErrorBody;
 use crate::params::{invalid, opt_city, opt_date};
 
-/// A JSON body, or a 422 saying why it is not one.
-fn json_body<T: serde::de::DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
-    serde_json::from_slice(body).map_err(|e| invalid("body", format!("not valid: {e}")))
-}
-
 #[utoipa::path(get, path = "/api/settings", tag = "settings", responses((status = 200, description = "The user's `UserSettings`", body = Object), (status = 401, body = ErrorBody)))]
 pub async fn get_settings(State(state): State<ApiState>, authed: Authed) -> ApiResult<Json<Value>> {
     let user = state.store.get_user(&authed.user_id).await?;
@@ -38,7 +33,7 @@ pub async fn put_settings(
     authed: Authed,
     body: Bytes,
 ) -> ApiResult<Json<UserSettings>> {
-    let fields: UserSettingsFields = json_body(&body)?;
+    let fields: UserSettingsFields = crate::params::json_body(&body)?;
     let settings = UserSettings::new(fields).map_err(|e| ApiError(e.into()))?;
     state
         .store

@@ -71,15 +71,6 @@ fn who(a: &Authed) -> String {
         .unwrap_or_else(|| format!("token:{}", a.user_id))
 }
 
-/// An optional JSON body (empty is `{}`).
-fn body<T: serde::de::DeserializeOwned + Default>(b: &Bytes) -> ApiResult<T> {
-    if b.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    serde_json::from_slice(b)
-        .map_err(|e| ApiError(ValidationError::new("body", format!("not valid: {e}")).into()))
-}
-
 #[utoipa::path(get, path = "/api/queue", tag = "trading", responses((status = 200, description = "`{queue: [PendingTrade + time left]}`", body = Object), (status = 401, body = ErrorBody)))]
 pub async fn get_queue(State(state): State<ApiState>, authed: Authed) -> ApiResult<Json<Value>> {
     Ok(Json(
@@ -115,7 +106,7 @@ pub async fn approve(
     Path(id): Path<String>,
     b: Bytes,
 ) -> ApiResult<Json<OrderRecord>> {
-    let req: Approve = body(&b)?;
+    let req: Approve = crate::params::optional_json_body(&b)?;
     let t = trader(&state)?;
     let order = t
         .approve(&authed.user_id, &id, &who(&authed), req.limit_price)
@@ -135,7 +126,7 @@ pub async fn reject(
     Path(id): Path<String>,
     b: Bytes,
 ) -> ApiResult<StatusCode> {
-    let req: Reason = body(&b)?;
+    let req: Reason = crate::params::optional_json_body(&b)?;
     trader(&state)?
         .reject(&authed.user_id, &id, &who(&authed), req.reason.as_deref())
         .await?;
@@ -157,7 +148,7 @@ pub async fn halt(
     authed: Authed,
     b: Bytes,
 ) -> ApiResult<StatusCode> {
-    let req: Reason = body(&b)?;
+    let req: Reason = crate::params::optional_json_body(&b)?;
     let reason = req
         .reason
         .filter(|r| !r.trim().is_empty())

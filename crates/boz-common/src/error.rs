@@ -47,6 +47,8 @@ pub enum ErrorKind {
     InsufficientBalanceError,
     /// Order parameters are invalid (seed `InvalidOrderError`).
     InvalidOrderError,
+    /// The request cannot be read at all (a body that is not JSON).
+    BadRequestError,
     /// A value or request failed validation.
     ValidationError,
     /// The thing asked for does not exist (or is not the caller's).
@@ -73,6 +75,7 @@ impl ErrorKind {
             ErrorKind::CooldownActiveError => "CooldownActiveError",
             ErrorKind::InsufficientBalanceError => "InsufficientBalanceError",
             ErrorKind::InvalidOrderError => "InvalidOrderError",
+            ErrorKind::BadRequestError => "BadRequestError",
             ErrorKind::ValidationError => "ValidationError",
             ErrorKind::NotFoundError => "NotFoundError",
             ErrorKind::ConflictError => "ConflictError",
@@ -92,6 +95,7 @@ impl ErrorKind {
             ErrorKind::CooldownActiveError => 409,
             ErrorKind::InsufficientBalanceError => 422,
             ErrorKind::InvalidOrderError => 400,
+            ErrorKind::BadRequestError => 400,
             ErrorKind::ValidationError => 422,
             ErrorKind::NotFoundError => 404,
             ErrorKind::ConflictError => 409,

@@ -479,14 +479,29 @@ async fn settings_are_read_and_replaced_whole_and_validated() {
         body["message"].as_str().unwrap().contains("cities"),
         "{body}"
     );
+    // not JSON at all: 400; JSON of the wrong shape: 422
     let r = put("not json".into()).await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: Value = r.json().await.unwrap();
+    seed_error(&body, "BadRequestError");
     assert!(
-        r.json::<Value>().await.unwrap()["message"]
-            .as_str()
-            .unwrap()
-            .contains("body")
+        body["message"].as_str().unwrap().contains("not JSON"),
+        "{body}"
     );
+    let r = put("[1, 2]".into()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text().await.unwrap());
+    // a sign-in that is not JSON gets the same shape, and never its content back
+    let r = api
+        .http
+        .post(format!("{}/api/login", api.base))
+        .body("{\"username\": \"alice\", \"password\": \"hunter2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let body: Value = r.json().await.unwrap();
+    seed_error(&body, "BadRequestError");
+    assert!(!body.to_string().contains("hunter2"), "{body}");
     assert_eq!(
         api.store.get_user("u-alice").await.unwrap().settings,
         good,
