@@ -784,7 +784,8 @@ pub trait LoginRepo: Send + Sync {
     ) -> Result<Option<Session>, BozError>;
     async fn delete_session(&self, id_hash: &str) -> Result<(), BozError>;
     async fn create_token(&self, token: &ApiToken) -> Result<(), BozError>;
-    /// The token with this hash, marking it used at `now`.
+    /// The token with this hash, marking it used at `now` (to the minute: the last use is
+    /// written only when it is [`TOKEN_TOUCH_SECONDS`] old or more).
     async fn use_token(
         &self,
         token_hash: &str,
@@ -815,6 +816,9 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
+
+/// How stale a token's recorded last use may be before a use writes it again.
+pub const TOKEN_TOUCH_SECONDS: i64 = 60;
 
 /// A personal API token for scripts. Only its hash is stored; the token is shown once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

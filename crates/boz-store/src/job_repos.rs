@@ -6,6 +6,7 @@ macro_rules! impl_job_repositories {
     ($store:ty) => {
         use boz_common::ports::{
             ApiToken, JobOutcome, JobRepo, JobRun, JobStatus, Login, LoginRepo, Session,
+            TOKEN_TOUCH_SECONDS,
         };
 
         fn session_from_row(row: &DbRow) -> Result<Session, BozError> {
@@ -381,7 +382,12 @@ macro_rules! impl_job_repositories {
                     .as_ref()
                     .map(token_from_row)
                     .transpose()?;
-                if let Some(t) = &found {
+                // last use to the minute: a busy script does not write on every request
+                let stale = |t: &ApiToken| {
+                    t.last_used_at
+                        .is_none_or(|at| now - at >= chrono::Duration::seconds(TOKEN_TOUCH_SECONDS))
+                };
+                if let Some(t) = found.as_ref().filter(|t| stale(t)) {
                     sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
                         .bind(&t.id)
                         .bind(now)
@@ -389,7 +395,13 @@ macro_rules! impl_job_repositories {
                         .await
                         .map_err(|e| db_error("mark token used", e))?;
                 }
-                Ok(found.map(|t| ApiToken { last_used_at: Some(now), ..t }))
+                Ok(found.map(|t| {
+                    if stale(&t) {
+                        ApiToken { last_used_at: Some(now), ..t }
+                    } else {
+                        t
+                    }
+                }))
             }
 
             async fn list_tokens(&self, user_id: &str) -> Result<Vec<ApiToken>, BozError> {

@@ -511,19 +511,45 @@ macro_rules! impl_repositories {
                 user_id: &str,
                 f: &TradeFilter,
             ) -> Result<Vec<StoredTrade>, BozError> {
-                sqlx::query(
-                    "SELECT * FROM trades WHERE user_id = $1 \
-                     AND ($2 IS NULL OR city = $2) AND ($3 IS NULL OR status = $3) \
-                     AND ($4 IS NULL OR trade_date >= $4) AND ($5 IS NULL OR trade_date <= $5) \
-                     ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7",
-                )
-                .bind(user_id)
-                .bind(f.city.as_ref().map(|c| c.as_str().to_string()))
-                .bind(f.status.map(|s| s.as_str()))
-                .bind(f.from)
-                .bind(f.to)
-                .bind(limit(f.limit, 100))
-                .bind(i64::from(f.offset))
+                // only the filters given: a page without filters is read from the index alone
+                let mut sql = String::from("SELECT * FROM trades WHERE user_id = $1");
+                let mut n = 1;
+                let mut clause = |sql: &mut String, c: &str| {
+                    n += 1;
+                    sql.push_str(&format!(" AND {c} ${n}"));
+                };
+                if f.city.is_some() {
+                    clause(&mut sql, "city =");
+                }
+                if f.status.is_some() {
+                    clause(&mut sql, "status =");
+                }
+                if f.from.is_some() {
+                    clause(&mut sql, "trade_date >=");
+                }
+                if f.to.is_some() {
+                    clause(&mut sql, "trade_date <=");
+                }
+                sql.push_str(&format!(
+                    " ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+                    n + 1,
+                    n + 2
+                ));
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id);
+                if let Some(c) = &f.city {
+                    q = q.bind(c.as_str().to_string());
+                }
+                if let Some(s) = f.status {
+                    q = q.bind(s.as_str());
+                }
+                if let Some(d) = f.from {
+                    q = q.bind(d);
+                }
+                if let Some(d) = f.to {
+                    q = q.bind(d);
+                }
+                q.bind(limit(f.limit, 100))
+                    .bind(i64::from(f.offset))
                 .fetch_all(&self.read)
                 .await
                 .map_err(|e| db_error("list trades", e))?

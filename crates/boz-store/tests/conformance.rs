@@ -1715,6 +1715,20 @@ async fn sessions_and_tokens_are_found_by_hash_and_scoped(db: &Database) {
         s.list_tokens("u-alice").await.unwrap()[0].last_used_at,
         used.last_used_at
     );
+    // the last use is kept to the minute: no write for a use 30 s later, one a minute later
+    let again = t0 + Duration::minutes(5) + Duration::seconds(30);
+    let used2 = s.use_token("tok-hash-1", again).await.unwrap().unwrap();
+    assert_eq!(used2.last_used_at, used.last_used_at);
+    assert_eq!(
+        s.list_tokens("u-alice").await.unwrap()[0].last_used_at,
+        used.last_used_at
+    );
+    let later = t0 + Duration::minutes(6);
+    s.use_token("tok-hash-1", later).await.unwrap();
+    assert_eq!(
+        s.list_tokens("u-alice").await.unwrap()[0].last_used_at,
+        Some(later)
+    );
     assert!(s.list_tokens("u-bob").await.unwrap().is_empty());
     // another user cannot delete it
     assert_eq!(

@@ -222,7 +222,11 @@ async fn bench(name: &str, url: DatabaseUrl, db_env: &str, bin: &str) {
     let idle = rss_kib(pid).unwrap_or(0);
     for (endpoint, path) in [
         (
-            "GET /api/trades (20 of 10,000)",
+            "GET /api/trades (first 20 of 10,000)",
+            "/api/trades?limit=20",
+        ),
+        (
+            "GET /api/trades (20 at offset 5,000)",
             "/api/trades?limit=20&offset=5000",
         ),
         ("GET /api/markets", "/api/markets"),

@@ -489,7 +489,12 @@ async fn settings_are_read_and_replaced_whole_and_validated() {
         "{body}"
     );
     let r = put("[1, 2]".into()).await.unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        r.text().await.unwrap()
+    );
     // a sign-in that is not JSON gets the same shape, and never its content back
     let r = api
         .http
