@@ -1488,3 +1488,42 @@ async fn the_event_stream_names_what_changed_for_its_user_only() {
         "bob's trade was not news to alice: {seen}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_trading_engine_or_onboarding_the_api_answers_503() {
+    // the router of a process that has neither (the tests' own `api()`), as a `boz serve`
+    // without its engine would be
+    let api = api(false).await;
+    let (cookie, csrf) = api.session("alice").await;
+    for (m, path, body) in [
+        (reqwest::Method::GET, "/api/signals", None),
+        (reqwest::Method::GET, "/api/markets", None),
+        (
+            reqwest::Method::POST,
+            "/api/queue/t1/approve",
+            Some(json!({})),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/trading-state/halt",
+            Some(json!({"reason": "x"})),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/kalshi",
+            Some(json!({"api_key_id": "k", "private_key": "p", "environment": "demo"})),
+        ),
+    ] {
+        let mut req = api
+            .http
+            .request(m.clone(), format!("{}{path}", api.base))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "{m} {path}");
+        seed_error(&r.json().await.unwrap(), "UpstreamError");
+    }
+}
