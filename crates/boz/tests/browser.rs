@@ -1,8 +1,9 @@
 //! The dashboard in a real browser: headless Chromium driven over WebDriver (Debian's
 //! `chromium` and `chromium-driver`, which `.ci/run` installs) against `boz run` on SQLite, in
 //! manual mode against the fake Kalshi. It signs in, opens New York's market page, approves the
-//! pending trade there, finds it among the trades, and saves screenshots (desktop and phone
-//! sizes) as artefacts in `$BOZ_ARTIFACTS_DIR` (default `target/tmp/browser`).
+//! pending trade there, finds it among the trades, saves a settings change, connects a Kalshi key
+//! through the onboarding form, and saves screenshots (desktop and phone sizes) as artefacts in
+//! `$BOZ_ARTIFACTS_DIR` (default `target/tmp/browser`).
 //!
 //! Without `chromedriver` on the PATH the test says so and passes, unless `BOZ_REQUIRE_BROWSER`
 //! is set (CI sets it), when it fails.
@@ -253,6 +254,81 @@ async fn sign_in_open_a_market_approve_its_trade_and_find_it_among_the_trades() 
     );
     let shot = screenshot(&c, "trades.png").await;
     assert!(std::fs::metadata(shot).unwrap().len() > 1000);
+
+    // settings: a change saved through the form, a bad value refused naming the field
+    c.goto(&format!("{base}/settings")).await.unwrap();
+    let field = c
+        .find(Locator::Css("input[name='max_trade_size']"))
+        .await
+        .unwrap();
+    field.clear().await.unwrap();
+    field.send_keys("-1").await.unwrap();
+    c.find(Locator::Css("#settings-form button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let err = until_js(
+        &c,
+        "the settings error",
+        "!document.getElementById('settings-error').hidden && document.getElementById('settings-error').textContent",
+    )
+    .await;
+    assert!(err.as_str().unwrap().contains("max_trade_size"), "{err}");
+    field.clear().await.unwrap();
+    field.send_keys("2.5").await.unwrap();
+    c.find(Locator::Css("#settings-form button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_js(
+        &c,
+        "settings saved",
+        "document.getElementById('flash').textContent === 'Settings saved'",
+    )
+    .await;
+    let saved = run.store.get_user("local").await.unwrap().settings;
+    assert_eq!(saved["max_trade_size"], json!(2.5), "{saved}");
+
+    // onboarding: a key pasted, checked against (the fake) Kalshi, stored, never shown
+    c.goto(&format!("{base}/onboarding")).await.unwrap();
+    c.find(Locator::Css("input[name='api_key_id']"))
+        .await
+        .unwrap()
+        .send_keys("key-browser")
+        .await
+        .unwrap();
+    let pem = fake_kalshi::private_key_pem();
+    c.find(Locator::Css("textarea[name='private_key']"))
+        .await
+        .unwrap()
+        .send_keys(&pem)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#kalshi-form button[type='submit']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_js(
+        &c,
+        "connected",
+        "document.body.textContent.includes('key-browser') && document.body.textContent.includes('Connected')",
+    )
+    .await;
+    let page = c.source().await.unwrap();
+    assert!(
+        !page.contains(pem.lines().nth(2).unwrap()),
+        "the key is never shown"
+    );
+    assert_eq!(
+        run.store.kalshi_env("local").await.unwrap().as_deref(),
+        Some("demo")
+    );
 
     // the performance page draws its charts from the vendored uPlot
     c.goto(&format!("{base}/performance")).await.unwrap();
