@@ -158,6 +158,7 @@ fn migrations_round_trip(dir: &Path, url: &str) {
     assert!(text(&out.stdout).contains("Applied migration 4."));
     assert!(text(&out.stdout).contains("Applied migration 5."));
     assert!(text(&out.stdout).contains("Applied migration 6."));
+    assert!(text(&out.stdout).contains("Applied migration 7."));
     let out = boz(dir, &env, &["db", "migrate"]);
     assert!(
         text(&out.stdout).contains("Database is up to date"),
@@ -166,6 +167,14 @@ fn migrations_round_trip(dir: &Path, url: &str) {
     let out = boz(dir, &env, &["db", "status"]);
     assert!(
         text(&out.stdout).contains("1  applied  initial"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = boz(dir, &env, &["db", "revert"]);
+    assert!(text(&out.stdout).contains("Reverted migration 7."));
+    let out = boz(dir, &env, &["db", "status"]);
+    assert!(
+        text(&out.stdout).contains("7  pending  trade pages"),
         "{}",
         text(&out.stdout)
     );
