@@ -328,10 +328,29 @@ pub async fn market_page(
         .as_ref()
         .and_then(|e| e["brackets"].as_array().cloned())
         .unwrap_or_default();
-    // low to high, by the bracket's lower bound (the low tail first)
-    brackets.sort_by(|a, b| {
-        let key = |x: &Value| x["bracket"]["lower_bound_f"].as_f64().unwrap_or(f64::MIN);
-        key(a).total_cmp(&key(b))
+    // each market's whole degrees, from its recorded snapshots (a side without a signal has no
+    // bracket of its own)
+    let bounds: std::collections::HashMap<String, (Option<i32>, Option<i32>)> =
+        try_page!(state.store.latest_market_snapshots(&code, day, day).await)
+            .into_iter()
+            .map(|s| (s.ticker, (s.lower_bound_f, s.upper_bound_f)))
+            .collect();
+    let bounds_of = |b: &Value| {
+        b["ticker"]
+            .as_str()
+            .and_then(|t| bounds.get(t))
+            .copied()
+            .or_else(|| {
+                let edge = |k: &str| b["bracket"][k].as_f64().map(|v| v as i32);
+                b.get("bracket")
+                    .map(|_| (edge("lower_bound_f"), edge("upper_bound_f")))
+            })
+    };
+    // low to high (the low tail first)
+    brackets.sort_by_key(|b| {
+        bounds_of(b).map_or((i32::MIN, i32::MIN), |(l, u)| {
+            (l.unwrap_or(i32::MIN), u.unwrap_or(i32::MAX))
+        })
     });
     let rows: Vec<Value> = brackets
         .iter()
@@ -340,7 +359,9 @@ pub async fn market_page(
             let price = |s: &Value| s["price"].as_f64().map(|p| (p * 1000.0).round() / 10.0);
             json!({
                 "ticker": b["ticker"],
-                "label": b["bracket"]["bracket_label"].as_str().unwrap_or_else(|| b["ticker"].as_str().unwrap_or("")),
+                "label": bounds_of(b)
+                    .map(|(l, u)| boz_kalshi::market::bracket_label(l, u))
+                    .or_else(|| b["ticker"].as_str().map(str::to_string)),
                 "model_pct": pct(&b["yes"]["model_probability"]),
                 "market_pct": price(&b["yes"]),
                 "yes_price": b["yes"]["price"], "no_price": b["no"]["price"],

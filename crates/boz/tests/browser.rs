@@ -178,6 +178,18 @@ async fn sign_in_open_a_market_approve_its_trade_and_find_it_among_the_trades() 
     )
     .await;
     assert_eq!(n, json!(4));
+    // low to high, labelled by the whole degrees they pay on
+    let labels = c
+        .execute(
+            "return [...document.querySelectorAll('.bracket .label')].map(l => l.textContent);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        labels,
+        json!(["50F or below", "51-52F", "53-54F", "55F or above"])
+    );
     let widths = c
         .execute(
             "return [...document.querySelectorAll('.bar.model')].map(b => b.getBoundingClientRect().width);",
