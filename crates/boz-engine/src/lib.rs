@@ -13,6 +13,7 @@
 //! - [`watch`]: the WebSocket book watch that asks for a trading cycle when a book moves;
 //! - [`health`]: what `/health` reports.
 
+pub mod backtest;
 pub mod health;
 pub mod history;
 pub mod jobs;

@@ -90,6 +90,40 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Backtest the live decision path (model, EV after fees, Kelly, risk, paper fills) on the
+    /// recorded markets under --data, with no look-ahead.
+    Backtest {
+        /// First climate date traded (earlier recorded days only train the model).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last climate date traded.
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// Only this city (repeatable); default: every configured city.
+        #[arg(long = "city")]
+        cities: Vec<String>,
+        /// The recorded history directory.
+        #[arg(long, default_value = "../shared/data/history")]
+        data: std::path::PathBuf,
+        /// Write report.json into this directory.
+        #[arg(long)]
+        report: Option<std::path::PathBuf>,
+        /// Print the report as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Decision hour, local standard time.
+        #[arg(long, default_value_t = 20)]
+        decision_hour: u32,
+        /// Days between the decision and the climate day (0-2).
+        #[arg(long, default_value_t = 1)]
+        days_before: i64,
+        /// How far back the recorded trades that make a book reach.
+        #[arg(long, default_value_t = 60)]
+        window_minutes: i64,
+        /// Also use the reserved acceptance window (2025-01-01..2025-06-30): the acceptance run only.
+        #[arg(long)]
+        include_reserved: bool,
+    },
     /// Recorded history.
     #[command(subcommand)]
     History(HistoryCommand),

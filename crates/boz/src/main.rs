@@ -72,6 +72,34 @@ fn main() -> ExitCode {
                 };
                 commands::score::score(&cities, from, to, decision, json).await
             }
+            Command::Backtest {
+                from,
+                to,
+                cities,
+                data,
+                report,
+                json,
+                decision_hour,
+                days_before,
+                window_minutes,
+                include_reserved,
+            } => {
+                commands::backtest::backtest(&commands::backtest::Args {
+                    codes: &cities,
+                    from,
+                    to,
+                    data: &data,
+                    report: report.as_deref(),
+                    json,
+                    decision: commands::score::Decision {
+                        days_before,
+                        hour: decision_hour,
+                    },
+                    window_minutes,
+                    include_reserved,
+                })
+                .await
+            }
             Command::History(HistoryCommand::Import {
                 dir,
                 cities,

@@ -63,7 +63,7 @@ fn clock(hour: u32) -> NaiveTime {
 }
 
 #[derive(Default)]
-struct Counts {
+pub(crate) struct Counts {
     settlements: BTreeMap<&'static str, usize>,
     forecasts_read: BTreeMap<&'static str, usize>,
     forecasts_new: u64,
@@ -86,14 +86,14 @@ pub async fn import(codes: &[String], opts: &Options<'_>) -> Result<()> {
     db.migrate().await?;
     let store = db.store();
     for city in &cities {
-        let counts = import_city(&store, city, opts).await?;
+        let (counts, _) = import_city(&store, city, opts).await?;
         print_counts(city, &counts);
     }
     db.close().await;
     Ok(())
 }
 
-fn print_counts(city: &City, c: &Counts) {
+pub(crate) fn print_counts(city: &City, c: &Counts) {
     println!("{}:", city.code);
     for (source, n) in &c.settlements {
         println!("  settled highs from {source}: {n}");
@@ -153,7 +153,19 @@ fn forecast(
     })?)
 }
 
-async fn import_city(store: &Arc<dyn Store>, city: &City, opts: &Options<'_>) -> Result<Counts> {
+/// What an import read of a city, for a backtest: its events, every trade of their markets, and
+/// the settled high of each day.
+pub struct Recording {
+    pub events: BTreeMap<String, WeatherEvent>,
+    pub trades: HashMap<String, Vec<Trade>>,
+    pub settled: BTreeMap<NaiveDate, f64>,
+}
+
+pub(crate) async fn import_city(
+    store: &Arc<dyn Store>,
+    city: &City,
+    opts: &Options<'_>,
+) -> Result<(Counts, Recording)> {
     let mut c = Counts::default();
     let keep = |date: NaiveDate, c: &mut Counts| {
         let ok = opts.include_reserved || !is_reserved(date);
@@ -401,6 +413,7 @@ async fn import_city(store: &Arc<dyn Store>, city: &City, opts: &Options<'_>) ->
     for (_, (_, source, _)) in settled.iter() {
         *c.settlements.entry(source).or_default() += 1;
     }
+    let highs: BTreeMap<NaiveDate, f64> = settled.iter().map(|(d, (h, _, _))| (*d, *h)).collect();
     for (date, (high, source, raw)) in settled {
         store
             .upsert_settlement(&SettlementRow {
@@ -418,7 +431,14 @@ async fn import_city(store: &Arc<dyn Store>, city: &City, opts: &Options<'_>) ->
         .insert_market_snapshots(&snapshots)
         .await
         .context("storing market snapshots")?;
-    Ok(c)
+    Ok((
+        c,
+        Recording {
+            events,
+            trades,
+            settled: highs,
+        },
+    ))
 }
 
 /// The tickers of an event's whole ladder when some of its markets never traded: Kalshi lists

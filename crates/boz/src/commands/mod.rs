@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod backtest;
 pub mod config;
 pub mod db;
 pub mod history;

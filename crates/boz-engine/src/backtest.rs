@@ -1,0 +1,609 @@
+//! The backtest: the live decision path replayed on recorded markets, with no look-ahead.
+//!
+//! For each climate day of a city in `from..=to`, at its decision time (the replay's rule:
+//! `hour`:00 local standard time, `days_before` the day):
+//! - the model predicts from the forecasts fetched at or before the decision (the replay's
+//!   selection; later ones are never seen) after learning every day settled before it;
+//! - each market's book is reconstructed from the recorded trades of the last `window` before
+//!   the decision, conservatively: the YES ask is the highest price traded in the window, the YES
+//!   bid the lowest, and the size on each side half the contracts traded (rounded down); a market
+//!   without a trade in the window has no book. A buy therefore never gets a better price than one
+//!   actually traded;
+//! - the trading engine's own judgement runs ([`boz_trading::engine::Judge`]: EV after fees,
+//!   Kelly sizing, the minimum price, the risk assessment of the day's in-memory accounting), and
+//!   each tradeable candidate is sent as an immediate-or-cancel order to a [`PaperExchange`]
+//!   holding the reconstructed book (its fills, ticks and fees are the live paper venue's);
+//! - the event settles on its recorded high the next morning (08:00 local standard time), through
+//!   the paper exchange, before any later decision.
+//!
+//! Everything is in date and ticker order with the decision time as the clock: identical inputs
+//! give identical reports.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use boz_common::city::City;
+use boz_common::fees::FeeSchedule;
+use boz_common::ports::{
+    Clock, Exchange, ManualClock, MarketBracket, MarketEvent, OrderRequest, RiskStatus, Store,
+    TimeInForce, TopOfBook, TradingState,
+};
+use boz_common::schemas::{Side, UserSettings};
+use boz_common::{Count, Dollars, Price};
+use boz_kalshi::book::OrderBook;
+use boz_kalshi::market::bracket_label;
+use boz_kalshi::paper::PaperExchange;
+use boz_model::Predictor;
+use boz_model::evaluation::Replay;
+use boz_model::ladder::{BracketSpec, outcome_index};
+use boz_model::market::normalise;
+use boz_model::scoring::{Reliability, ReliabilityBin, ScoreSummary};
+use boz_trading::config::TradingConfig;
+use boz_trading::engine::Judge;
+use boz_trading::risk::{assess, trading_day};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Serialize;
+
+use crate::history::{Decision, day_inputs};
+use crate::{EngineError, Result};
+
+/// The user id of the simulated account.
+pub const BACKTEST_USER: &str = "backtest";
+/// Local standard hour of the morning after an event at which it settles.
+pub const SETTLE_HOUR: u32 = 8;
+
+/// One recorded trade of a market.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TapeTrade {
+    pub at: DateTime<Utc>,
+    pub yes_price: Price,
+    pub count: Count,
+}
+
+/// Every recorded trade, by market, in time order.
+#[derive(Debug, Clone, Default)]
+pub struct Tape(BTreeMap<String, Vec<TapeTrade>>);
+
+/// A market's reconstructed top of book at a decision.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quote {
+    pub yes_bid: Price,
+    pub yes_ask: Price,
+    /// Contracts on each side.
+    pub size: Count,
+}
+
+impl Quote {
+    /// The middle of bid and ask (a probability, for scoring only).
+    pub fn mid(&self) -> f64 {
+        ((self.yes_bid.as_decimal() + self.yes_ask.as_decimal()) / Decimal::TWO)
+            .to_f64()
+            .unwrap_or(f64::NAN)
+    }
+}
+
+impl Tape {
+    pub fn new(trades: impl IntoIterator<Item = (String, TapeTrade)>) -> Tape {
+        let mut by: BTreeMap<String, Vec<TapeTrade>> = BTreeMap::new();
+        for (ticker, t) in trades {
+            by.entry(ticker).or_default().push(t);
+        }
+        for v in by.values_mut() {
+            v.sort_by_key(|t| (t.at, t.yes_price, t.count));
+        }
+        Tape(by)
+    }
+
+    pub fn markets(&self) -> usize {
+        self.0.len()
+    }
+
+    /// The conservative quote of `ticker` at `at` from the trades in `(at - window, at]`.
+    pub fn quote(&self, ticker: &str, at: DateTime<Utc>, window: Duration) -> Option<Quote> {
+        let trades = self.0.get(ticker)?;
+        let start = trades.partition_point(|t| t.at <= at - window);
+        let end = trades.partition_point(|t| t.at <= at);
+        let seen = trades.get(start..end).filter(|s| !s.is_empty())?;
+        let yes_ask = seen.iter().map(|t| t.yes_price).max()?;
+        let yes_bid = seen.iter().map(|t| t.yes_price).min()?;
+        let traded: Decimal = seen.iter().map(|t| t.count.as_decimal()).sum();
+        let size = Count::new((traded / Decimal::TWO).floor()).ok()?;
+        Some(Quote {
+            yes_bid,
+            yes_ask,
+            size,
+        })
+    }
+}
+
+/// A recorded event: its markets and the high it settled on (`None`: not settled).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    pub event_ticker: String,
+    pub date: NaiveDate,
+    pub brackets: Vec<MarketBracket>,
+    pub settled_high: Option<i32>,
+}
+
+/// What a backtest runs with.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub decision: Decision,
+    /// How far back the trades that make a book reach.
+    pub window: Duration,
+    pub settings: UserSettings,
+    pub trading: TradingConfig,
+    pub bankroll: Dollars,
+}
+
+/// One filled order and how it ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct BacktestTrade {
+    pub decision_at: DateTime<Utc>,
+    pub date: NaiveDate,
+    pub ticker: String,
+    pub bracket: String,
+    pub side: Side,
+    pub price: Price,
+    pub contracts: Count,
+    pub fee: Dollars,
+    pub model_probability: f64,
+    /// The executable price of the side bought, as a probability.
+    pub market_probability: f64,
+    pub ev: f64,
+    pub won: Option<bool>,
+    /// Payout − cost − fee (`None` until settled).
+    pub pnl: Option<Dollars>,
+}
+
+/// Scores of one forecaster over the decided events.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Scores {
+    pub model: ScoreSummary,
+    /// The normalised mids of the reconstructed books, on the events where every bracket had one.
+    pub market: ScoreSummary,
+    /// The model on the same events as `market`.
+    pub model_on_market_events: ScoreSummary,
+}
+
+/// One day's realised P&L (by settlement date) and the running total.
+#[derive(Debug, Clone, Serialize)]
+pub struct DayPnl {
+    pub date: NaiveDate,
+    pub pnl: Dollars,
+    pub cumulative: Dollars,
+}
+
+/// The result for one city.
+#[derive(Debug, Clone, Serialize)]
+pub struct CityReport {
+    pub city: String,
+    pub decisions: u32,
+    /// Days not decided, by reason.
+    pub skipped: BTreeMap<String, u32>,
+    pub trades: Vec<BacktestTrade>,
+    pub pnl: Dollars,
+    pub fees: Dollars,
+    pub wins: u32,
+    pub losses: u32,
+    pub hit_rate: Option<f64>,
+    /// The largest fall of the cumulative P&L from a previous high, in dollars.
+    pub max_drawdown: Dollars,
+    /// Mean over standard deviation of the daily P&L (every day of the window, zero when nothing
+    /// settled), times √365; `None` when the P&L never varied.
+    pub sharpe: Option<f64>,
+    /// The most committed (cost and fees) in one trading day.
+    pub max_exposure: Dollars,
+    pub curve: Vec<DayPnl>,
+    /// By lead in days (the decision's `days_before`).
+    pub scores: BTreeMap<i64, Scores>,
+    pub calibration: Vec<ReliabilityBin>,
+}
+
+fn money(e: impl std::fmt::Display) -> EngineError {
+    EngineError::failed(format!("backtest money: {e}"))
+}
+
+/// The account's risk accounting, per trading day (the live engine keeps it in the database).
+struct Accounts {
+    status: RiskStatus,
+}
+
+impl Accounts {
+    fn on(&mut self, day: NaiveDate) -> &mut RiskStatus {
+        if self.status.trading_day != day {
+            self.status.trading_day = day;
+            self.status.exposure = Dollars::ZERO;
+            self.status.realized_pnl = Dollars::ZERO;
+            if self.status.state == TradingState::Reducing {
+                self.status.state = TradingState::Active;
+            }
+        }
+        &mut self.status
+    }
+}
+
+/// An order of the backtest: its trade and the event it settles with.
+struct Open {
+    trade: usize,
+    market: MarketBracket,
+}
+
+/// Events with open orders, by when they settle: the recorded high and the orders.
+type Pending = BTreeMap<(DateTime<Utc>, NaiveDate), (Option<i32>, Vec<Open>)>;
+
+/// Replays one city. `progress` is told each day done.
+pub async fn run_city(
+    store: &Arc<dyn Store>,
+    city: &City,
+    events: &[RecordedEvent],
+    tape: &Tape,
+    opts: &Options,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<CityReport> {
+    let (mut days, _climatology) = day_inputs(store, city, opts.to, opts.decision).await?;
+    let by_date: BTreeMap<NaiveDate, &RecordedEvent> = events.iter().map(|e| (e.date, e)).collect();
+    for d in &mut days {
+        if let Some(e) = by_date.get(&d.date) {
+            d.ladder = Some(ladder_of(e));
+            d.actual = d.actual.or(e.settled_high);
+        }
+    }
+    days.sort_by_key(|d| d.date);
+
+    let clock = Arc::new(ManualClock::new(opts.decision.at(city, opts.from)));
+    let paper = PaperExchange::new(opts.bankroll, clock.clone() as Arc<dyn Clock>);
+    let mut accounts = Accounts {
+        status: RiskStatus {
+            user_id: BACKTEST_USER.into(),
+            trading_day: NaiveDate::MIN,
+            exposure: Dollars::ZERO,
+            realized_pnl: Dollars::ZERO,
+            consecutive_losses: 0,
+            last_loss_at: None,
+            state: TradingState::Active,
+            state_reason: None,
+            state_changed_by: None,
+            state_changed_at: None,
+        },
+    };
+    let mut predictor = Predictor::default();
+    let mut replay = Replay::new(city, opts.decision.days_before, opts.decision.hour);
+    let mut report = CityReport {
+        city: city.code.clone(),
+        decisions: 0,
+        skipped: BTreeMap::new(),
+        trades: Vec::new(),
+        pnl: Dollars::ZERO,
+        fees: Dollars::ZERO,
+        wins: 0,
+        losses: 0,
+        hit_rate: None,
+        max_drawdown: Dollars::ZERO,
+        sharpe: None,
+        max_exposure: Dollars::ZERO,
+        curve: Vec::new(),
+        scores: BTreeMap::new(),
+        calibration: Vec::new(),
+    };
+    let mut reliability = Reliability::default();
+    // events with open orders, by when they settle
+    let mut pending = Pending::new();
+    let mut daily: BTreeMap<NaiveDate, Dollars> = BTreeMap::new();
+
+    for day in &days {
+        if day.date > opts.to {
+            break;
+        }
+        let Some(step) = replay.step(&mut predictor, day) else {
+            continue;
+        };
+        if day.date < opts.from {
+            continue; // learning only
+        }
+        progress(1);
+        let at = step.decision_at;
+        settle_due(
+            &paper,
+            &mut pending,
+            at,
+            &mut report,
+            &mut accounts,
+            &mut daily,
+        )?;
+        clock.set(at);
+        let Some(event) = by_date.get(&day.date) else {
+            skip(&mut report, "no recorded event");
+            continue;
+        };
+        let prediction = match predictor.predict(&step.request) {
+            Ok(p) => p,
+            Err(e) => {
+                skip(&mut report, &format!("no prediction: {e}"));
+                continue;
+            }
+        };
+        report.decisions += 1;
+        let ladder = ladder_of(event);
+        let quotes: Vec<Option<Quote>> = event
+            .brackets
+            .iter()
+            .map(|b| tape.quote(&b.ticker, at, opts.window))
+            .collect();
+        if let Some(outcome) = event.settled_high.and_then(|h| outcome_index(&ladder, h)) {
+            let s = report.scores.entry(opts.decision.days_before).or_default();
+            s.model
+                .add(&prediction.probabilities, outcome)
+                .map_err(|e| EngineError::failed(e.to_string()))?;
+            reliability.add(&prediction.probabilities, outcome);
+            let mids: Option<Vec<f64>> = quotes.iter().map(|q| q.map(|q| q.mid())).collect();
+            if let Some(market) = mids.and_then(|m| normalise(&m).ok()) {
+                s.market
+                    .add(&market, outcome)
+                    .map_err(|e| EngineError::failed(e.to_string()))?;
+                s.model_on_market_events
+                    .add(&prediction.probabilities, outcome)
+                    .map_err(|e| EngineError::failed(e.to_string()))?;
+            }
+        }
+        let books: Vec<TopOfBook> = event
+            .brackets
+            .iter()
+            .zip(&quotes)
+            .map(|(b, q)| top_of_book(&b.ticker, q.as_ref(), at))
+            .collect();
+        let market_event = MarketEvent {
+            event_ticker: event.event_ticker.clone(),
+            city: city.code(),
+            date: event.date,
+            brackets: event.brackets.clone(),
+            close_time: None,
+            fees: FeeSchedule::WEATHER,
+        };
+        let status = accounts.on(trading_day(at)).clone();
+        let assessment = assess(&status, &opts.settings, at);
+        if let Some((state, reason)) = assessment.transition {
+            let s = accounts.on(trading_day(at));
+            s.state = state;
+            s.state_reason = Some(reason);
+        }
+        let judge = Judge {
+            config: &opts.trading,
+            now: at,
+        };
+        let judged = judge.judge_event(
+            BACKTEST_USER,
+            &opts.settings,
+            &status,
+            &assessment.allowed,
+            paper.cash(),
+            &market_event,
+            &prediction.prediction,
+            &books,
+        );
+        let settle_at = city.at_standard_time(
+            event.date + Duration::days(1),
+            NaiveTime::from_hms_opt(SETTLE_HOUR, 0, 0).unwrap_or_default(),
+        );
+        for (candidate, opportunity) in judged {
+            let Some(o) = opportunity else { continue };
+            if candidate.verdict != "trade" && candidate.verdict != "queue for approval" {
+                continue;
+            }
+            let Some((Some(q), market)) = quotes
+                .iter()
+                .zip(&event.brackets)
+                .find(|(_, b)| b.ticker == candidate.ticker)
+            else {
+                continue;
+            };
+            paper
+                .set_book(book_of(&candidate.ticker, q, at))
+                .map_err(EngineError::Boz)?;
+            let order = OrderRequest {
+                client_order_id: format!(
+                    "bt-{}-{}-{}",
+                    candidate.ticker,
+                    candidate.side.as_str(),
+                    at.timestamp()
+                ),
+                ticker: candidate.ticker.clone(),
+                side: candidate.side,
+                price: candidate.price,
+                count: candidate.contracts,
+                time_in_force: TimeInForce::ImmediateOrCancel,
+            };
+            let state = match paper.place_order(&order).await {
+                Ok(s) => s,
+                Err(e) => {
+                    skip(&mut report, &format!("order refused: {}", e.kind.name()));
+                    continue;
+                }
+            };
+            if state.filled == Count::ZERO {
+                continue;
+            }
+            let committed = state.fill_cost.checked_add(state.fees).map_err(money)?;
+            let s = accounts.on(trading_day(at));
+            s.exposure = s.exposure.checked_add(committed).map_err(money)?;
+            report.max_exposure = report.max_exposure.max(s.exposure);
+            report.fees = report.fees.checked_add(state.fees).map_err(money)?;
+            let price =
+                Price::new((state.fill_cost.as_decimal() / state.filled.as_decimal()).round_dp(4))
+                    .unwrap_or(candidate.price);
+            report.trades.push(BacktestTrade {
+                decision_at: at,
+                date: event.date,
+                ticker: candidate.ticker.clone(),
+                bracket: o.bracket.bracket_label.clone(),
+                side: candidate.side,
+                price,
+                contracts: state.filled,
+                fee: state.fees,
+                model_probability: candidate.probability,
+                market_probability: candidate.price.as_decimal().to_f64().unwrap_or(f64::NAN),
+                ev: candidate.ev,
+                won: None,
+                pnl: None,
+            });
+            pending
+                .entry((settle_at, event.date))
+                .or_insert_with(|| (event.settled_high, Vec::new()))
+                .1
+                .push(Open {
+                    trade: report.trades.len() - 1,
+                    market: market.clone(),
+                });
+        }
+    }
+    settle_due(
+        &paper,
+        &mut pending,
+        DateTime::<Utc>::MAX_UTC,
+        &mut report,
+        &mut accounts,
+        &mut daily,
+    )?;
+    finish(&mut report, &daily, opts, reliability)?;
+    Ok(report)
+}
+
+fn skip(r: &mut CityReport, why: &str) {
+    *r.skipped.entry(why.to_string()).or_default() += 1;
+}
+
+fn ladder_of(e: &RecordedEvent) -> Vec<BracketSpec> {
+    e.brackets
+        .iter()
+        .map(|b| {
+            BracketSpec::new(
+                bracket_label(b.lower_bound_f, b.upper_bound_f),
+                b.lower_bound_f,
+                b.upper_bound_f,
+            )
+        })
+        .collect()
+}
+
+fn top_of_book(ticker: &str, q: Option<&Quote>, at: DateTime<Utc>) -> TopOfBook {
+    TopOfBook {
+        ticker: ticker.to_string(),
+        yes_bid: q.map(|q| q.yes_bid),
+        yes_bid_size: q.map_or(Count::ZERO, |q| q.size),
+        no_bid: q.map(|q| q.yes_ask.complement()),
+        no_bid_size: q.map_or(Count::ZERO, |q| q.size),
+        as_of: at,
+    }
+}
+
+fn book_of(ticker: &str, q: &Quote, at: DateTime<Utc>) -> OrderBook {
+    OrderBook::from_levels(
+        ticker,
+        &[(q.yes_bid, q.size)],
+        &[(q.yes_ask.complement(), q.size)],
+        at,
+    )
+}
+
+/// Settles every event due by `now` through the paper exchange and books the results.
+fn settle_due(
+    paper: &PaperExchange,
+    pending: &mut Pending,
+    now: DateTime<Utc>,
+    report: &mut CityReport,
+    accounts: &mut Accounts,
+    daily: &mut BTreeMap<NaiveDate, Dollars>,
+) -> Result<()> {
+    while let Some(entry) = pending.first_entry() {
+        let (settle_at, date) = *entry.key();
+        if settle_at > now {
+            break;
+        }
+        let (high, opens) = entry.remove();
+        let Some(high) = high else {
+            continue; // never settled in the recording: left open
+        };
+        for open in opens {
+            let t = &mut report.trades[open.trade];
+            let m = &open.market;
+            let yes_won = m.lower_bound_f.is_none_or(|l| high >= l)
+                && m.upper_bound_f.is_none_or(|u| high <= u);
+            let won = (t.side == Side::Yes) == yes_won;
+            // the exchange settles the whole position of the market once
+            let _ = paper.settle(&m.ticker, if yes_won { Side::Yes } else { Side::No });
+            let payout = if won {
+                Dollars::new(t.contracts.as_decimal()).map_err(money)?
+            } else {
+                Dollars::ZERO
+            };
+            let cost = Dollars::new((t.price.as_decimal() * t.contracts.as_decimal()).round_dp(6))
+                .map_err(money)?;
+            let pnl = payout
+                .checked_sub(cost)
+                .and_then(|p| p.checked_sub(t.fee))
+                .map_err(money)?;
+            t.won = Some(won);
+            t.pnl = Some(pnl);
+            if won {
+                report.wins += 1;
+            } else {
+                report.losses += 1;
+            }
+            report.pnl = report.pnl.checked_add(pnl).map_err(money)?;
+            let d = daily.entry(date).or_insert(Dollars::ZERO);
+            *d = d.checked_add(pnl).map_err(money)?;
+            let s = accounts.on(trading_day(settle_at));
+            s.realized_pnl = s.realized_pnl.checked_add(pnl).map_err(money)?;
+            if won {
+                s.consecutive_losses = 0;
+            } else {
+                s.consecutive_losses += 1;
+                s.last_loss_at = Some(settle_at);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn finish(
+    report: &mut CityReport,
+    daily: &BTreeMap<NaiveDate, Dollars>,
+    opts: &Options,
+    reliability: Reliability,
+) -> Result<()> {
+    let settled = report.wins + report.losses;
+    report.hit_rate = (settled > 0).then(|| f64::from(report.wins) / f64::from(settled));
+    let (mut cumulative, mut peak, mut drawdown) = (Dollars::ZERO, Dollars::ZERO, Dollars::ZERO);
+    for (date, pnl) in daily {
+        cumulative = cumulative.checked_add(*pnl).map_err(money)?;
+        peak = peak.max(cumulative);
+        drawdown = drawdown.max(peak.checked_sub(cumulative).map_err(money)?);
+        report.curve.push(DayPnl {
+            date: *date,
+            pnl: *pnl,
+            cumulative,
+        });
+    }
+    report.max_drawdown = drawdown;
+    // every day of the window, zero when nothing settled
+    let mut series = Vec::new();
+    let mut d = opts.from;
+    while d <= opts.to {
+        series.push(daily.get(&d).map_or(0.0, Dollars::to_f64_lossy));
+        d += Duration::days(1);
+    }
+    let n = series.len() as f64;
+    if n > 1.0 {
+        let mean = series.iter().sum::<f64>() / n;
+        let var = series.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        if var > 0.0 {
+            report.sharpe = Some(mean / var.sqrt() * 365f64.sqrt());
+        }
+    }
+    report.calibration = reliability.table();
+    Ok(())
+}

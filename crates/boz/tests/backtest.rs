@@ -1,0 +1,366 @@
+//! The backtest (`boz_engine::backtest`, `boz backtest`): no look-ahead (a forecast issued and a
+//! trade made after a decision change nothing of it), fills at conservative prices with the
+//! paper exchange's fees, identical results for identical runs, and the real NYC recording end to
+//! end through the binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+mod support;
+
+use support::*;
+
+use std::sync::Arc;
+
+use boz_common::city::{City, builtin_cities};
+use boz_common::config::{DatabaseUrl, Settings};
+use boz_common::fees::{FeeSchedule, Liquidity};
+use boz_common::ports::{MarketBracket, SettlementRow, Store};
+use boz_common::schemas::{
+    Side, TradingMode, UserSettings, WeatherData, WeatherDataFields, WeatherVariables,
+    WeatherVariablesFields,
+};
+use boz_common::{Count, Dollars, Price};
+use boz_engine::backtest::{CityReport, Options, RecordedEvent, Tape, TapeTrade, run_city};
+use boz_engine::history::Decision;
+use boz_store::Database;
+use boz_trading::config::TradingConfig;
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use serde_json::json;
+
+const DECISION: Decision = Decision {
+    days_before: 1,
+    hour: 20,
+};
+
+fn nyc() -> City {
+    builtin_cities()
+        .into_iter()
+        .find(|c| c.code == "NYC")
+        .unwrap()
+}
+
+fn day(n: i64) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 9, 1).unwrap() + Duration::days(n)
+}
+
+/// A high that wanders between 60 and 79 °F.
+fn high(n: i64) -> i32 {
+    60 + ((n * 7) % 20) as i32
+}
+
+fn forecast(city: &City, date: NaiveDate, high: f64, at: DateTime<Utc>) -> WeatherData {
+    WeatherData::new(WeatherDataFields {
+        city: city.code(),
+        date,
+        forecast_high_f: high,
+        source: "NWS".into(),
+        model_run_timestamp: at,
+        variables: WeatherVariables::new(WeatherVariablesFields {
+            temp_high_f: high,
+            temp_low_f: None,
+            humidity_pct: None,
+            wind_speed_mph: None,
+            wind_gust_mph: None,
+            cloud_cover_pct: None,
+            dew_point_f: None,
+            pressure_mb: None,
+        })
+        .unwrap(),
+        raw_data: json!({}),
+        fetched_at: at,
+    })
+    .unwrap()
+}
+
+/// Brackets of 2 °F around the day's high: a low tail, four bands, a high tail.
+fn event(city: &City, n: i64) -> RecordedEvent {
+    let h = high(n);
+    let lo = h - 4;
+    let mut brackets = vec![MarketBracket {
+        ticker: format!("EV{n}-T{}", lo - 1),
+        lower_bound_f: None,
+        upper_bound_f: Some(lo - 1),
+    }];
+    for k in 0..4 {
+        brackets.push(MarketBracket {
+            ticker: format!("EV{n}-B{}", lo + 2 * k),
+            lower_bound_f: Some(lo + 2 * k),
+            upper_bound_f: Some(lo + 2 * k + 1),
+        });
+    }
+    brackets.push(MarketBracket {
+        ticker: format!("EV{n}-T{}", lo + 8),
+        lower_bound_f: Some(lo + 8),
+        upper_bound_f: None,
+    });
+    let _ = city;
+    RecordedEvent {
+        event_ticker: format!("EV{n}"),
+        date: day(n),
+        brackets,
+        settled_high: Some(h),
+    }
+}
+
+const DAYS: i64 = 60;
+
+/// Sixty days: a forecast at noon the day before (1 °F off), the settled high, and trades
+/// around each decision at prices that underrate the winning band.
+async fn seed(
+    store: &Arc<dyn Store>,
+    city: &City,
+) -> (Vec<RecordedEvent>, Vec<(String, TapeTrade)>) {
+    let mut forecasts = Vec::new();
+    let mut events = Vec::new();
+    let mut trades = Vec::new();
+    for n in 0..DAYS {
+        let noon = city.at_standard_time(
+            day(n) - Duration::days(1),
+            NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
+        );
+        forecasts.push(forecast(city, day(n), f64::from(high(n)) + 1.0, noon));
+        store
+            .upsert_settlement(&SettlementRow {
+                city: city.code(),
+                settlement_date: day(n),
+                actual_high_f: f64::from(high(n)),
+                source: "test".into(),
+                raw_report: json!({}),
+                fetched_at: noon,
+            })
+            .await
+            .unwrap();
+        let e = event(city, n);
+        let decision = DECISION.at(city, day(n));
+        for (i, b) in e.brackets.iter().enumerate() {
+            // the band holding the forecast trades cheap; the others at their fair-ish value
+            let cents = if i == 2 || i == 3 { 20 } else { 8 };
+            for (minutes, c) in [(50, cents), (20, cents + 2)] {
+                trades.push((
+                    b.ticker.clone(),
+                    TapeTrade {
+                        at: decision - Duration::minutes(minutes),
+                        yes_price: Price::parse(&format!("0.{c:02}")).unwrap(),
+                        count: Count::whole(40),
+                    },
+                ));
+            }
+        }
+        events.push(e);
+    }
+    store.insert_forecasts(&forecasts).await.unwrap();
+    (events, trades)
+}
+
+fn options() -> Options {
+    let settings = Settings::from_map(&Default::default()).unwrap();
+    let mut fields = settings.default_user_settings().unwrap().into_fields();
+    fields.trading_mode = TradingMode::Auto;
+    Options {
+        from: day(30),
+        to: day(DAYS - 1),
+        decision: DECISION,
+        window: Duration::minutes(60),
+        settings: UserSettings::new(fields).unwrap(),
+        trading: TradingConfig::from_settings(&settings),
+        bankroll: Dollars::parse("1000").unwrap(),
+    }
+}
+
+async fn open() -> (tempfile::TempDir, Database, Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(&DatabaseUrl::Sqlite {
+        path: dir.path().join("bt.sqlite"),
+    })
+    .await
+    .unwrap();
+    db.migrate().await.unwrap();
+    let store = db.store();
+    (dir, db, store)
+}
+
+async fn run(
+    store: &Arc<dyn Store>,
+    city: &City,
+    events: &[RecordedEvent],
+    trades: &[(String, TapeTrade)],
+) -> CityReport {
+    run_city(
+        store,
+        city,
+        events,
+        &Tape::new(trades.iter().cloned()),
+        &options(),
+        &|_| {},
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fills_are_conservative_with_the_paper_exchanges_fees_and_runs_repeat_exactly() {
+    let city = nyc();
+    let (_dir, _db, store) = open().await;
+    let (events, trades) = seed(&store, &city).await;
+    let r = run(&store, &city, &events, &trades).await;
+    assert_eq!(r.decisions, 30, "{:?}", r.skipped);
+    assert!(!r.trades.is_empty(), "the cheap band is bought: {r:?}");
+    for t in &r.trades {
+        // never better than the highest price traded in the window (YES) or 1 - the lowest (NO)
+        let day_n = (t.date - day(0)).num_days();
+        let band = events[day_n as usize]
+            .brackets
+            .iter()
+            .position(|b| b.ticker == t.ticker)
+            .unwrap();
+        let cheap = band == 2 || band == 3;
+        let (lo, hi) = if cheap {
+            ("0.20", "0.22")
+        } else {
+            ("0.08", "0.10")
+        };
+        let want = match t.side {
+            Side::Yes => Price::parse(hi).unwrap(),
+            Side::No => Price::parse(lo).unwrap().complement(),
+        };
+        assert_eq!(t.price, want, "{t:?}");
+        // at most half the contracts traded in the window
+        assert!(t.contracts <= Count::whole(40), "{t:?}");
+        let fee = FeeSchedule::WEATHER
+            .fee(t.price, t.contracts, Liquidity::Taker)
+            .unwrap();
+        assert_eq!(t.fee, fee, "the paper exchange's taker fee: {t:?}");
+        let won = t.won.unwrap();
+        let payout = if won {
+            t.contracts.as_decimal()
+        } else {
+            0.into()
+        };
+        let pnl = payout - t.price.as_decimal() * t.contracts.as_decimal() - t.fee.as_decimal();
+        assert_eq!(t.pnl.unwrap().as_decimal(), pnl, "{t:?}");
+    }
+    let total: rust_decimal::Decimal = r.trades.iter().map(|t| t.pnl.unwrap().as_decimal()).sum();
+    assert_eq!(r.pnl.as_decimal(), total);
+    assert_eq!(r.wins + r.losses, r.trades.len() as u32);
+    assert!(r.scores[&1].model.events == 30 && r.scores[&1].market.events == 30);
+    // the same inputs, the same report
+    let again = run(&store, &city, &events, &trades).await;
+    assert_eq!(
+        serde_json::to_string(&r).unwrap(),
+        serde_json::to_string(&again).unwrap()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_issued_or_traded_after_a_decision_is_seen_by_it() {
+    let city = nyc();
+    let (_dir, _db, store) = open().await;
+    let (events, mut trades) = seed(&store, &city).await;
+    let before = serde_json::to_value(run(&store, &city, &events, &trades).await).unwrap();
+
+    // planted after each decision: a forecast 15 °F off, and trades at 1 cent on every market
+    let mut late = Vec::new();
+    for n in 0..DAYS {
+        let decision = DECISION.at(&city, day(n));
+        late.push(forecast(
+            &city,
+            day(n),
+            f64::from(high(n)) + 15.0,
+            decision + Duration::minutes(1),
+        ));
+        for b in &events[n as usize].brackets {
+            trades.push((
+                b.ticker.clone(),
+                TapeTrade {
+                    at: decision + Duration::seconds(1),
+                    yes_price: Price::parse("0.01").unwrap(),
+                    count: Count::whole(1000),
+                },
+            ));
+        }
+    }
+    store.insert_forecasts(&late).await.unwrap();
+    let after = serde_json::to_value(run(&store, &city, &events, &trades).await).unwrap();
+    assert_eq!(
+        before, after,
+        "a later forecast or trade changed a decision"
+    );
+
+    // the control: the same planted forecast a minute *before* the decisions is seen
+    let (_dir2, _db2, store2) = open().await;
+    let (events2, trades2) = seed(&store2, &city).await;
+    let early: Vec<WeatherData> = (0..DAYS)
+        .map(|n| {
+            let decision = DECISION.at(&city, day(n));
+            forecast(
+                &city,
+                day(n),
+                f64::from(high(n)) + 15.0,
+                decision - Duration::minutes(1),
+            )
+        })
+        .collect();
+    store2.insert_forecasts(&early).await.unwrap();
+    let seen = serde_json::to_value(run(&store2, &city, &events2, &trades2).await).unwrap();
+    assert_ne!(
+        before["scores"], seen["scores"],
+        "the test can see a planted forecast"
+    );
+}
+
+#[test]
+fn the_recorded_nyc_markets_run_end_to_end_and_repeat() {
+    let data = std::path::Path::new(SHARED).join("history");
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "backtest",
+        "--from",
+        "2024-08-16",
+        "--to",
+        "2024-09-30",
+        "--city",
+        "NYC",
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ];
+    let env = [("DATABASE_URL", "sqlite://unused.sqlite")];
+    let out = boz(dir.path(), &env, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let first: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let nyc = &first["cities"][0];
+    assert_eq!(nyc["city"], "NYC");
+    assert_eq!(nyc["decisions"], 46, "{}", nyc["skipped"]);
+    assert!(nyc["scores"]["1"]["model"]["events"].as_u64().unwrap() > 40);
+    assert!(nyc["scores"]["1"]["market"]["events"].as_u64().unwrap() > 0);
+    assert!(
+        !dir.path().join("unused.sqlite").exists(),
+        "the configured database is not touched"
+    );
+    let again = boz(dir.path(), &env, &args);
+    assert_eq!(
+        text(&out.stdout),
+        text(&again.stdout),
+        "identical runs, identical reports"
+    );
+    // a bad range is refused with the reason
+    let bad = boz(
+        dir.path(),
+        &env,
+        &[
+            "backtest",
+            "--from",
+            "2024-09-30",
+            "--to",
+            "2024-08-16",
+            "--data",
+            data.to_str().unwrap(),
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("--from 2024-09-30 is after --to 2024-08-16"),
+        "{}",
+        text(&bad.stderr)
+    );
+}
