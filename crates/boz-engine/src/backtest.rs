@@ -28,12 +28,13 @@ use boz_common::ports::{
     Clock, Exchange, ManualClock, MarketBracket, MarketEvent, OrderRequest, RiskStatus, Store,
     TimeInForce, TopOfBook, TradingState,
 };
-use boz_common::schemas::{Side, UserSettings};
+use boz_common::schemas::{BracketPrediction, Side, UserSettings};
 use boz_common::{Count, Dollars, Price};
 use boz_kalshi::book::OrderBook;
 use boz_kalshi::market::bracket_label;
 use boz_kalshi::paper::PaperExchange;
 use boz_model::Predictor;
+use boz_model::baseline::{BASELINE_SIGMA_F, original_design};
 use boz_model::evaluation::Replay;
 use boz_model::ladder::{BracketSpec, outcome_index};
 use boz_model::market::normalise;
@@ -127,9 +128,21 @@ pub struct RecordedEvent {
     pub settled_high: Option<i32>,
 }
 
+/// The forecaster whose probabilities are traded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Model {
+    /// The model `boz predict` uses.
+    Model,
+    /// The original design (raw forecast average, σ 3 °F Gaussian, bounds without the
+    /// half-degree correction), as a baseline.
+    Original,
+}
+
 /// What a backtest runs with.
 #[derive(Debug, Clone)]
 pub struct Options {
+    pub model: Model,
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub decision: Decision,
@@ -320,34 +333,41 @@ pub async fn run_city(
             skip(&mut report, "no recorded event");
             continue;
         };
-        let prediction = match predictor.predict(&step.request) {
-            Ok(p) => p,
-            Err(e) => {
-                skip(&mut report, &format!("no prediction: {e}"));
-                continue;
-            }
-        };
-        report.decisions += 1;
         let ladder = ladder_of(event);
         let quotes: Vec<Option<Quote>> = event
             .brackets
             .iter()
             .map(|b| tape.quote(&b.ticker, at, opts.window))
             .collect();
-        if let Some(outcome) = event.settled_high.and_then(|h| outcome_index(&ladder, h)) {
+        let outcome = event.settled_high.and_then(|h| outcome_index(&ladder, h));
+        // the market is scored wherever every bracket had a book, with or without a forecast
+        let mids: Option<Vec<f64>> = quotes.iter().map(|q| q.map(|q| q.mid())).collect();
+        let market = mids.and_then(|m| normalise(&m).ok());
+        let scores = report.scores.entry(opts.decision.days_before).or_default();
+        if let (Some(o), Some(m)) = (outcome, &market) {
+            scores.market.add(m, o).map_err(score_error)?;
+        }
+        let prediction = match predict(&predictor, &step, opts.model) {
+            Ok(p) => p,
+            Err(e) => {
+                // one reason for many days: without the day's own name in it
+                let e = e
+                    .replace(&format!("{} {}", city.code, day.date), "the day")
+                    .replace(&day.date.to_string(), "the day");
+                skip(&mut report, &format!("no prediction: {e}"));
+                continue;
+            }
+        };
+        report.decisions += 1;
+        if let Some(o) = outcome {
+            let probs: Vec<f64> = prediction.brackets.iter().map(|b| b.probability).collect();
             let s = report.scores.entry(opts.decision.days_before).or_default();
-            s.model
-                .add(&prediction.probabilities, outcome)
-                .map_err(|e| EngineError::failed(e.to_string()))?;
-            reliability.add(&prediction.probabilities, outcome);
-            let mids: Option<Vec<f64>> = quotes.iter().map(|q| q.map(|q| q.mid())).collect();
-            if let Some(market) = mids.and_then(|m| normalise(&m).ok()) {
-                s.market
-                    .add(&market, outcome)
-                    .map_err(|e| EngineError::failed(e.to_string()))?;
+            s.model.add(&probs, o).map_err(score_error)?;
+            reliability.add(&probs, o);
+            if market.is_some() {
                 s.model_on_market_events
-                    .add(&prediction.probabilities, outcome)
-                    .map_err(|e| EngineError::failed(e.to_string()))?;
+                    .add(&probs, o)
+                    .map_err(score_error)?;
             }
         }
         let books: Vec<TopOfBook> = event
@@ -382,7 +402,7 @@ pub async fn run_city(
             &assessment.allowed,
             paper.cash(),
             &market_event,
-            &prediction.prediction,
+            &prediction,
             &books,
         );
         let settle_at = city.at_standard_time(
@@ -470,6 +490,42 @@ pub async fn run_city(
     )?;
     finish(&mut report, &daily, opts, reliability)?;
     Ok(report)
+}
+
+fn score_error(e: boz_model::error::ModelError) -> EngineError {
+    EngineError::failed(e.to_string())
+}
+
+/// The day's prediction by the chosen forecaster, from the forecasts the replay selected.
+fn predict(
+    predictor: &Predictor,
+    step: &boz_model::evaluation::Step<'_>,
+    model: Model,
+) -> std::result::Result<BracketPrediction, String> {
+    let p = predictor
+        .predict(&step.request)
+        .map_err(|e| e.to_string())?;
+    match model {
+        Model::Model => Ok(p.prediction),
+        Model::Original => {
+            let raw: Vec<f64> = step.used.iter().map(|f| f.high_f).collect();
+            let probs = original_design(&raw, step.request.ladder).map_err(|e| e.to_string())?;
+            let brackets = step
+                .request
+                .ladder
+                .iter()
+                .zip(&probs)
+                .map(|(b, p)| b.with_probability(*p))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            let mut fields = p.prediction.into_fields();
+            fields.brackets = brackets;
+            fields.ensemble_forecast_f = raw.iter().sum::<f64>() / raw.len().max(1) as f64;
+            fields.error_std_f = BASELINE_SIGMA_F;
+            fields.model_sources = vec!["original design".into()];
+            BracketPrediction::new(fields).map_err(|e| e.to_string())
+        }
+    }
 }
 
 fn skip(r: &mut CityReport, why: &str) {

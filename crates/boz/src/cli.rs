@@ -123,6 +123,10 @@ pub enum Command {
         /// Also use the reserved acceptance window (2025-01-01..2025-06-30): the acceptance run only.
         #[arg(long)]
         include_reserved: bool,
+        /// The forecaster traded: `model` (boz predict's) or `original` (the original design:
+        /// raw forecast average, σ 3 °F, no half-degree correction).
+        #[arg(long, default_value = "model", value_parser = ["model", "original"])]
+        model: String,
     },
     /// Recorded history.
     #[command(subcommand)]

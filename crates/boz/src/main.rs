@@ -83,8 +83,14 @@ fn main() -> ExitCode {
                 days_before,
                 window_minutes,
                 include_reserved,
+                model,
             } => {
                 commands::backtest::backtest(&commands::backtest::Args {
+                    model: if model == "original" {
+                        boz_engine::backtest::Model::Original
+                    } else {
+                        boz_engine::backtest::Model::Model
+                    },
                     codes: &cities,
                     from,
                     to,

@@ -157,6 +157,7 @@ fn options() -> Options {
     let mut fields = settings.default_user_settings().unwrap().into_fields();
     fields.trading_mode = TradingMode::Auto;
     Options {
+        model: boz_engine::backtest::Model::Model,
         from: day(30),
         to: day(DAYS - 1),
         decision: DECISION,
