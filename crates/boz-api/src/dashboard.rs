@@ -41,6 +41,10 @@ use crate::error::ApiError;
 use crate::performance::performance_of;
 use crate::trading::{market_events, queue_items};
 
+/// The vendored uPlot (MIT), for pages made elsewhere (the backtest report) to inline.
+pub const UPLOT_JS: &str = include_str!("../assets/vendor/uPlot.iife.min.js");
+pub const UPLOT_CSS: &str = include_str!("../assets/vendor/uPlot.min.css");
+
 /// How often the event stream looks for changes.
 pub const EVENT_POLL: Duration = Duration::from_secs(2);
 

@@ -212,6 +212,9 @@ pub struct CityReport {
     /// The most committed (cost and fees) in one trading day.
     pub max_exposure: Dollars,
     pub curve: Vec<DayPnl>,
+    /// Changes of the trading state by the risk engine (a halt is never lifted by the backtest,
+    /// as live only a user lifts it): when, the new state and why.
+    pub state_changes: Vec<(DateTime<Utc>, TradingState, String)>,
     /// By lead in days (the decision's `days_before`).
     pub scores: BTreeMap<i64, Scores>,
     pub calibration: Vec<ReliabilityBin>,
@@ -300,6 +303,7 @@ pub async fn run_city(
         sharpe: None,
         max_exposure: Dollars::ZERO,
         curve: Vec::new(),
+        state_changes: Vec::new(),
         scores: BTreeMap::new(),
         calibration: Vec::new(),
     };
@@ -387,6 +391,7 @@ pub async fn run_city(
         let status = accounts.on(trading_day(at)).clone();
         let assessment = assess(&status, &opts.settings, at);
         if let Some((state, reason)) = assessment.transition {
+            report.state_changes.push((at, state, reason.clone()));
             let s = accounts.on(trading_day(at));
             s.state = state;
             s.state_reason = Some(reason);

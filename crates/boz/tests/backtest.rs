@@ -338,12 +338,28 @@ fn the_recorded_nyc_markets_run_end_to_end_and_repeat() {
         !dir.path().join("unused.sqlite").exists(),
         "the configured database is not touched"
     );
-    let again = boz(dir.path(), &env, &args);
+    let mut with_report = args.to_vec();
+    with_report.extend(["--report", "out"]);
+    let again = boz(dir.path(), &env, &with_report);
     assert_eq!(
         text(&out.stdout),
         text(&again.stdout),
         "identical runs, identical reports"
     );
+    // the report files: the same JSON, and a page that needs no network
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(written, first);
+    let html = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+    assert!(
+        html.contains("uPlot") && html.contains("id=\"pnl-0\""),
+        "charts"
+    );
+    // nothing loaded from elsewhere (uPlot's licence comment names its home page)
+    for load in ["src=\"http", "href=\"http", "url(http", "import(", "fetch("] {
+        assert!(!html.contains(load), "no network: {load}");
+    }
     // a bad range is refused with the reason
     let bad = boz(
         dir.path(),

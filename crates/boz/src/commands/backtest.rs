@@ -2,6 +2,9 @@
 //! `boz_engine::backtest` for the rules: no look-ahead, books rebuilt conservatively from the
 //! recorded trades, fills and fees of the paper exchange, settlement on the recorded high).
 //!
+//! `--report DIR` writes `report.json` and `report.html` (P&L curve, calibration and model against
+//! market charts, uPlot inlined, no network needed).
+//!
 //! The recording is imported exactly as `boz history import` does, into a scratch SQLite
 //! database that is deleted afterwards (the configured database is never touched). The
 //! settings are the configured ones (`DEFAULT_*` limits, `KELLY_FRACTION`, `MIN_PRICE`, ...) in
@@ -197,12 +200,35 @@ pub async fn backtest(a: &Args<'_>) -> Result<()> {
     Ok(())
 }
 
+/// `report.json` and `report.html` (the charts drawn by the vendored uPlot, inlined: the page
+/// opens without a network).
 fn write_report(dir: &Path, report: &Report<'_>) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("--report {}", dir.display()))?;
+    let json = serde_json::to_string_pretty(report)?;
     let path: PathBuf = dir.join("report.json");
-    std::fs::write(&path, serde_json::to_string_pretty(report)?)
-        .with_context(|| format!("writing {}", path.display()))?;
-    eprintln!("report: {}", path.display());
+    std::fs::write(&path, &json).with_context(|| format!("writing {}", path.display()))?;
+    let mut env = minijinja::Environment::new();
+    env.add_template(
+        "backtest.html",
+        include_str!("../../templates/backtest.html"),
+    )?;
+    let mut ctx = serde_json::to_value(report)?;
+    // the JSON island must not close its script element early
+    let island = serde_json::to_string(report)?.replace("</", "<\\/");
+    if let Some(m) = ctx.as_object_mut() {
+        let model = match report.model {
+            Model::Model => "model",
+            Model::Original => "original design",
+        };
+        m.insert("model".into(), model.into());
+        m.insert("report".into(), island.into());
+        m.insert("uplot_js".into(), boz_api::dashboard::UPLOT_JS.into());
+        m.insert("uplot_css".into(), boz_api::dashboard::UPLOT_CSS.into());
+    }
+    let html = env.get_template("backtest.html")?.render(&ctx)?;
+    let page = dir.join("report.html");
+    std::fs::write(&page, html).with_context(|| format!("writing {}", page.display()))?;
+    eprintln!("report: {} and {}", path.display(), page.display());
     Ok(())
 }
 
@@ -243,6 +269,9 @@ fn print_summary(r: &Report<'_>) {
         );
         for (why, n) in &c.skipped {
             println!("      {n} day(s) not decided: {why}");
+        }
+        for (at, state, why) in &c.state_changes {
+            println!("      {at}: {} ({why})", state.as_str());
         }
     }
 }
