@@ -127,6 +127,11 @@ pub enum Command {
         /// raw forecast average, σ 3 °F, no half-degree correction).
         #[arg(long, default_value = "model", value_parser = ["model", "original"])]
         model: String,
+        /// Run every combination of these values and print one row each (repeatable):
+        /// `min-ev=0.03,0.05,0.08`, `kelly=0.1,0.25`, `min-price=0.05,0.10`,
+        /// `decision-hour=12,16,20`.
+        #[arg(long = "sweep")]
+        sweeps: Vec<String>,
     },
     /// Recorded history.
     #[command(subcommand)]

@@ -84,8 +84,10 @@ fn main() -> ExitCode {
                 window_minutes,
                 include_reserved,
                 model,
+                sweeps,
             } => {
                 commands::backtest::backtest(&commands::backtest::Args {
+                    sweeps: &sweeps,
                     model: if model == "original" {
                         boz_engine::backtest::Model::Original
                     } else {

@@ -381,3 +381,71 @@ fn the_recorded_nyc_markets_run_end_to_end_and_repeat() {
         text(&bad.stderr)
     );
 }
+
+#[test]
+fn a_sweep_runs_every_combination_and_warns_that_its_best_row_is_optimistic() {
+    let data = std::path::Path::new(SHARED).join("history");
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("DATABASE_URL", "sqlite://unused.sqlite")];
+    let base = [
+        "backtest",
+        "--from",
+        "2024-08-16",
+        "--to",
+        "2024-09-15",
+        "--city",
+        "NYC",
+        "--data",
+        data.to_str().unwrap(),
+    ];
+    let mut args = base.to_vec();
+    args.extend([
+        "--sweep",
+        "min-ev=0.03,0.10",
+        "--sweep",
+        "decision-hour=16,20",
+        "--json",
+    ]);
+    let out = boz(dir.path(), &env, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["rows"].as_array().unwrap();
+    let points: Vec<(f64, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["min_ev"].as_f64().unwrap(),
+                r["decision_hour"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(points, [(0.03, 16), (0.03, 20), (0.1, 16), (0.1, 20)]);
+    assert!(v["warning"].as_str().unwrap().contains("optimistic"));
+    // the 20:00 rows are the plain run's numbers
+    let mut plain = base.to_vec();
+    plain.extend(["--json"]);
+    let one: serde_json::Value =
+        serde_json::from_slice(&boz(dir.path(), &env, &plain).stdout).unwrap();
+    let nyc = &one["cities"][0];
+    let at_20_default = boz(
+        dir.path(),
+        &env,
+        &[&base[..], &["--sweep", "min-ev=0.05", "--json"]].concat(),
+    );
+    let row: serde_json::Value = serde_json::from_slice(&at_20_default.stdout).unwrap();
+    assert_eq!(row["rows"][0]["pnl"], nyc["pnl"]);
+    assert_eq!(
+        row["rows"][0]["trades"].as_u64().unwrap() as usize,
+        nyc["trades"].as_array().unwrap().len()
+    );
+    // a bad parameter is refused by name
+    let mut bad = base.to_vec();
+    bad.extend(["--sweep", "leverage=2"]);
+    let out = boz(dir.path(), &env, &bad);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("invalid --sweep leverage"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -33,6 +33,8 @@ use crate::setup;
 
 pub struct Args<'a> {
     pub model: Model,
+    /// `NAME=V1,V2,...` (min-ev, kelly, min-price, decision-hour): every combination is run.
+    pub sweeps: &'a [String],
     pub codes: &'a [String],
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -154,18 +156,37 @@ pub async fn backtest(a: &Args<'_>) -> Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
+    // every city's recording, imported once
+    let mut recorded = Vec::new();
+    for city in &cities {
+        let (_, rec) = history::import_city(&store, city, &import).await?;
+        recorded.push((city.clone(), events(&rec), tape(&rec)?));
+    }
+    if !a.sweeps.is_empty() {
+        bar.finish_and_clear();
+        let grid = sweep_grid(a.sweeps)?;
+        let mut rows = Vec::new();
+        for point in &grid {
+            let mut o = opts.clone();
+            point.apply(&mut o)?;
+            let mut r = SweepRow::new(point);
+            for (city, events, tape) in &recorded {
+                r.add(&run_city(&store, city, events, tape, &o, &|_| {}).await?)?;
+            }
+            rows.push(r);
+        }
+        db.close().await;
+        return print_sweep(&rows, a.json);
+    }
     let mut reports = Vec::new();
     // the replay's own time (the import is not counted), on standard error only: the report
     // stays identical from run to run
     let (mut replay, mut decisions) = (std::time::Duration::ZERO, 0u64);
-    for city in &cities {
+    for (city, events, tape) in &recorded {
         bar.set_prefix(city.code.clone());
-        let (_, rec) = history::import_city(&store, city, &import).await?;
-        let tape = tape(&rec)?;
-        let events = events(&rec);
         let progress = |n: u64| bar.inc(n);
         let started = std::time::Instant::now();
-        let r = run_city(&store, city, &events, &tape, &opts, &progress).await?;
+        let r = run_city(&store, city, events, tape, &opts, &progress).await?;
         replay += started.elapsed();
         decisions += u64::from(r.decisions);
         reports.push(r);
@@ -274,4 +295,172 @@ fn print_summary(r: &Report<'_>) {
             println!("      {at}: {} ({why})", state.as_str());
         }
     }
+}
+
+/// One combination of a sweep.
+#[derive(Debug, Clone, Default, Serialize)]
+struct Point {
+    min_ev: Option<f64>,
+    kelly: Option<f64>,
+    min_price: Option<Price>,
+    decision_hour: Option<u32>,
+}
+
+impl Point {
+    fn apply(&self, o: &mut Options) -> Result<()> {
+        if let Some(v) = self.min_ev {
+            let mut f = o.settings.clone().into_fields();
+            f.min_ev_threshold = v;
+            o.settings = UserSettings::new(f)?;
+        }
+        if let Some(v) = self.kelly {
+            o.trading.kelly_fraction = v;
+        }
+        if let Some(v) = self.min_price {
+            o.trading.min_price = v;
+        }
+        if let Some(v) = self.decision_hour {
+            o.decision.hour = v;
+        }
+        Ok(())
+    }
+}
+
+/// Every combination of the `--sweep NAME=V1,V2,...` values.
+fn sweep_grid(sweeps: &[String]) -> Result<Vec<Point>> {
+    let mut grid = vec![Point::default()];
+    for sw in sweeps {
+        let (name, values) = sw
+            .split_once('=')
+            .with_context(|| format!("invalid --sweep {sw:?}: expected NAME=V1,V2,..."))?;
+        let values: Vec<&str> = values
+            .split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect();
+        if values.is_empty() {
+            anyhow::bail!("invalid --sweep {sw:?}: no values");
+        }
+        let mut next = Vec::new();
+        for p in &grid {
+            for v in &values {
+                let bad = |why: &str| anyhow::anyhow!("invalid --sweep {name}={v}: {why}");
+                let mut q = p.clone();
+                match name {
+                    "min-ev" => {
+                        let x: f64 = v.parse().map_err(|_| bad("not a number"))?;
+                        if !(0.0..1.0).contains(&x) {
+                            return Err(bad("must be 0 to 1"));
+                        }
+                        q.min_ev = Some(x);
+                    }
+                    "kelly" => {
+                        let x: f64 = v.parse().map_err(|_| bad("not a number"))?;
+                        if !(x > 0.0 && x <= 1.0) {
+                            return Err(bad("must be above 0 and at most 1"));
+                        }
+                        q.kelly = Some(x);
+                    }
+                    "min-price" => {
+                        q.min_price = Some(Price::parse(v).map_err(|e| bad(&e.to_string()))?);
+                    }
+                    "decision-hour" => {
+                        let h: u32 = v.parse().map_err(|_| bad("not an hour"))?;
+                        if h > 23 {
+                            return Err(bad("must be 0-23"));
+                        }
+                        q.decision_hour = Some(h);
+                    }
+                    other => anyhow::bail!(
+                        "invalid --sweep {other}: the parameters are min-ev, kelly, min-price and decision-hour"
+                    ),
+                }
+                next.push(q);
+            }
+        }
+        grid = next;
+    }
+    if grid.len() > 500 {
+        anyhow::bail!("the sweep has {} combinations: at most 500", grid.len());
+    }
+    Ok(grid)
+}
+
+/// The result of one combination over every city.
+#[derive(Debug, Serialize)]
+struct SweepRow {
+    #[serde(flatten)]
+    point: Point,
+    trades: usize,
+    wins: u32,
+    losses: u32,
+    pnl: boz_common::Dollars,
+    fees: boz_common::Dollars,
+    /// The worst city's.
+    max_drawdown: boz_common::Dollars,
+}
+
+impl SweepRow {
+    fn new(p: &Point) -> SweepRow {
+        SweepRow {
+            point: p.clone(),
+            trades: 0,
+            wins: 0,
+            losses: 0,
+            pnl: boz_common::Dollars::ZERO,
+            fees: boz_common::Dollars::ZERO,
+            max_drawdown: boz_common::Dollars::ZERO,
+        }
+    }
+
+    fn add(&mut self, c: &CityReport) -> Result<()> {
+        self.trades += c.trades.len();
+        self.wins += c.wins;
+        self.losses += c.losses;
+        self.pnl = self.pnl.checked_add(c.pnl)?;
+        self.fees = self.fees.checked_add(c.fees)?;
+        self.max_drawdown = self.max_drawdown.max(c.max_drawdown);
+        Ok(())
+    }
+}
+
+const SWEEP_WARNING: &str = "The best row of a sweep is optimistic: it was picked after seeing \
+    these very days, so expect less from it on days it has not seen.";
+
+fn print_sweep(rows: &[SweepRow], json: bool) -> Result<()> {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"rows": rows, "warning": SWEEP_WARNING})
+            )?
+        );
+        return Ok(());
+    }
+    let show = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+    println!(
+        "{:>7} {:>6} {:>9} {:>5} {:>7} {:>6} {:>9} {:>8} {:>9}",
+        "min-ev", "kelly", "min-price", "hour", "trades", "hit", "P&L", "fees", "max DD"
+    );
+    for r in rows {
+        let settled = r.wins + r.losses;
+        println!(
+            "{:>7} {:>6} {:>9} {:>5} {:>7} {:>6} {:>9} {:>8} {:>9}",
+            show(r.point.min_ev.map(|v| v.to_string())),
+            show(r.point.kelly.map(|v| v.to_string())),
+            show(r.point.min_price.map(|v| v.to_string())),
+            show(r.point.decision_hour.map(|v| v.to_string())),
+            r.trades,
+            if settled > 0 {
+                format!("{:.0}%", f64::from(r.wins) * 100.0 / f64::from(settled))
+            } else {
+                "-".into()
+            },
+            r.pnl.to_string(),
+            r.fees.to_string(),
+            r.max_drawdown.to_string(),
+        );
+    }
+    println!("warning: {SWEEP_WARNING}");
+    Ok(())
 }
