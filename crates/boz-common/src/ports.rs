@@ -442,6 +442,24 @@ pub struct RiskStatus {
     pub state_changed_at: Option<DateTime<Utc>>,
 }
 
+impl RiskStatus {
+    /// A user's accounting on a day nothing happened: no exposure, no P&L, no streak, ACTIVE.
+    pub fn fresh(user_id: &str, trading_day: NaiveDate) -> RiskStatus {
+        RiskStatus {
+            user_id: user_id.to_string(),
+            trading_day,
+            exposure: Dollars::ZERO,
+            realized_pnl: Dollars::ZERO,
+            consecutive_losses: 0,
+            last_loss_at: None,
+            state: TradingState::Active,
+            state_reason: None,
+            state_changed_by: None,
+            state_changed_at: None,
+        }
+    }
+}
+
 /// Where an order stands on our side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -274,18 +274,7 @@ pub async fn run_city(
     let clock = Arc::new(ManualClock::new(opts.decision.at(city, opts.from)));
     let paper = PaperExchange::new(opts.bankroll, clock.clone() as Arc<dyn Clock>);
     let mut accounts = Accounts {
-        status: RiskStatus {
-            user_id: BACKTEST_USER.into(),
-            trading_day: NaiveDate::MIN,
-            exposure: Dollars::ZERO,
-            realized_pnl: Dollars::ZERO,
-            consecutive_losses: 0,
-            last_loss_at: None,
-            state: TradingState::Active,
-            state_reason: None,
-            state_changed_by: None,
-            state_changed_at: None,
-        },
+        status: RiskStatus::fresh(BACKTEST_USER, NaiveDate::MIN),
     };
     let mut predictor = Predictor::default();
     let mut replay = Replay::new(city, opts.decision.days_before, opts.decision.hour);

@@ -122,16 +122,9 @@ macro_rules! impl_trading_repositories {
                 Dollars::new(v).map_err(|e| invalid_row(name, e))
             };
             let mut status = RiskStatus {
-                user_id: user_id.to_string(),
-                trading_day: day,
                 exposure: dollars(&d, "exposure")?,
                 realized_pnl: dollars(&d, "realized_pnl")?,
-                consecutive_losses: 0,
-                last_loss_at: None,
-                state: TradingState::Active,
-                state_reason: None,
-                state_changed_by: None,
-                state_changed_at: None,
+                ..RiskStatus::fresh(user_id, day)
             };
             if let Some(s) = &s {
                 let losses: i64 = col(s, "consecutive_losses")?;

@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use boz_common::fees::FeeSchedule;
-use boz_common::ports::{MarketBracket, MarketEvent, RiskStatus, TopOfBook, TradingState};
+use boz_common::ports::{MarketBracket, MarketEvent, RiskStatus, TopOfBook};
 use boz_common::schemas::{BracketPrediction, TradingMode, UserSettings, UserSettingsFields};
 use boz_common::{CityCode, Count, Dollars, Price};
 use boz_trading::TradingConfig;
@@ -99,18 +99,7 @@ fn bench(c: &mut Criterion) {
             .collect();
         cases.push((event, prediction, books));
     }
-    let status = RiskStatus {
-        user_id: "u".into(),
-        trading_day: date,
-        exposure: Dollars::ZERO,
-        realized_pnl: Dollars::ZERO,
-        consecutive_losses: 0,
-        last_loss_at: None,
-        state: TradingState::Active,
-        state_reason: None,
-        state_changed_by: None,
-        state_changed_at: None,
-    };
+    let status = RiskStatus::fresh("u", date);
     let balance = Dollars::parse("1000").unwrap();
     let judge = Judge {
         config: &config,

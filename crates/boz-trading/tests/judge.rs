@@ -3,7 +3,7 @@
 //! Pricing, sizing and judging one event's candidates (no I/O).
 
 use boz_common::fees::FeeSchedule;
-use boz_common::ports::{MarketBracket, MarketEvent, RiskStatus, TopOfBook, TradingState};
+use boz_common::ports::{MarketBracket, MarketEvent, RiskStatus, TopOfBook};
 use boz_common::schemas::{BracketPrediction, Side, TradingMode, UserSettings, UserSettingsFields};
 use boz_common::{BozError, CityCode, Count, Dollars, Price};
 use boz_trading::TradingConfig;
@@ -41,18 +41,7 @@ fn settings(max_trade: &str) -> UserSettings {
 }
 
 fn status() -> RiskStatus {
-    RiskStatus {
-        user_id: "u".into(),
-        trading_day: NaiveDate::from_ymd_opt(2026, 2, 16).unwrap(),
-        exposure: Dollars::ZERO,
-        realized_pnl: Dollars::ZERO,
-        consecutive_losses: 0,
-        last_loss_at: None,
-        state: TradingState::Active,
-        state_reason: None,
-        state_changed_by: None,
-        state_changed_at: None,
-    }
+    RiskStatus::fresh("u", NaiveDate::from_ymd_opt(2026, 2, 16).unwrap())
 }
 
 const BOUNDS: [(Option<i32>, Option<i32>); 4] = [

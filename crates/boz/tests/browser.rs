@@ -107,6 +107,24 @@ async fn screenshot(c: &Client, name: &str) -> PathBuf {
     path
 }
 
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn type_into(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
 /// Waits until `script` (a JavaScript expression) is truthy in the page.
 async fn until_js(c: &Client, what: &str, script: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -143,24 +161,9 @@ async fn sign_in_open_a_market_approve_its_trade_and_find_it_among_the_trades() 
     c.goto(&format!("{base}{market}")).await.unwrap();
     let url = c.current_url().await.unwrap();
     assert_eq!(url.path(), "/login", "{url}");
-    c.find(Locator::Css("#username"))
-        .await
-        .unwrap()
-        .send_keys("admin")
-        .await
-        .unwrap();
-    c.find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(&otp)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#sign-in"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&c, "#username", "admin").await;
+    type_into(&c, "#password", &otp).await;
+    click(&c, "#sign-in").await;
     // a one-time password leads to the password form first
     until_js(
         &c,
@@ -275,12 +278,7 @@ async fn sign_in_open_a_market_approve_its_trade_and_find_it_among_the_trades() 
         .unwrap();
     field.clear().await.unwrap();
     field.send_keys("-1").await.unwrap();
-    c.find(Locator::Css("#settings-form button[type='submit']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#settings-form button[type='submit']").await;
     let err = until_js(
         &c,
         "the settings error",
@@ -290,12 +288,7 @@ async fn sign_in_open_a_market_approve_its_trade_and_find_it_among_the_trades() 
     assert!(err.as_str().unwrap().contains("max_trade_size"), "{err}");
     field.clear().await.unwrap();
     field.send_keys("2.5").await.unwrap();
-    c.find(Locator::Css("#settings-form button[type='submit']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, "#settings-form button[type='submit']").await;
     until_js(
         &c,
         "settings saved",
@@ -307,25 +300,10 @@ async fn sign_in_open_a_market_approve_its_trade_and_find_it_among_the_trades() 
 
     // onboarding: a key pasted, checked against (the fake) Kalshi, stored, never shown
     c.goto(&format!("{base}/onboarding")).await.unwrap();
-    c.find(Locator::Css("input[name='api_key_id']"))
-        .await
-        .unwrap()
-        .send_keys("key-browser")
-        .await
-        .unwrap();
+    type_into(&c, "input[name='api_key_id']", "key-browser").await;
     let pem = fake_kalshi::private_key_pem();
-    c.find(Locator::Css("textarea[name='private_key']"))
-        .await
-        .unwrap()
-        .send_keys(&pem)
-        .await
-        .unwrap();
-    c.find(Locator::Css("#kalshi-form button[type='submit']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&c, "textarea[name='private_key']", &pem).await;
+    click(&c, "#kalshi-form button[type='submit']").await;
     until_js(
         &c,
         "connected",
