@@ -4,11 +4,12 @@
 //! `hour`:00 local standard time, `days_before` the day):
 //! - the model predicts from the forecasts fetched at or before the decision (the replay's
 //!   selection; later ones are never seen) after learning every day settled before it;
-//! - each market's book is reconstructed from the recorded trades of the last `window` before
-//!   the decision, conservatively: the YES ask is the highest price traded in the window, the YES
-//!   bid the lowest, and the size on each side half the contracts traded (rounded down); a market
-//!   without a trade in the window has no book. A buy therefore never gets a better price than one
-//!   actually traded;
+//! - each market's book is the newest recorded quote of the last `window` before the decision
+//!   ([`Books::Quotes`]), or is rebuilt from the recorded trades of that window
+//!   ([`Books::Trades`]), conservatively: the YES ask is the highest price traded in the window,
+//!   the YES bid the lowest, and the size on each side half the contracts traded (rounded down).
+//!   A market with nothing in the window has no book; a buy from trades never gets a better price
+//!   than one actually traded;
 //! - the trading engine's own judgement runs ([`boz_trading::engine::Judge`]: EV after fees,
 //!   Kelly sizing, the minimum price, the risk assessment of the day's in-memory accounting), and
 //!   each tradeable candidate is sent as an immediate-or-cancel order to a [`PaperExchange`]
@@ -116,6 +117,49 @@ impl Tape {
             yes_ask,
             size,
         })
+    }
+}
+
+/// Top-of-book quotes as recorded (bid and ask of YES), by market, in time order.
+#[derive(Debug, Clone, Default)]
+pub struct QuoteLog(BTreeMap<String, Vec<(DateTime<Utc>, Quote)>>);
+
+impl QuoteLog {
+    pub fn new(quotes: impl IntoIterator<Item = (String, DateTime<Utc>, Quote)>) -> QuoteLog {
+        let mut by: BTreeMap<String, Vec<(DateTime<Utc>, Quote)>> = BTreeMap::new();
+        for (ticker, at, q) in quotes {
+            by.entry(ticker).or_default().push((at, q));
+        }
+        for v in by.values_mut() {
+            v.sort_by_key(|(at, q)| (*at, q.yes_bid, q.yes_ask, q.size));
+        }
+        QuoteLog(by)
+    }
+
+    /// The newest quote of `ticker` in `(at - window, at]`.
+    pub fn quote(&self, ticker: &str, at: DateTime<Utc>, window: Duration) -> Option<Quote> {
+        let quotes = self.0.get(ticker)?;
+        let end = quotes.partition_point(|(t, _)| *t <= at);
+        let (t, q) = quotes.get(end.checked_sub(1)?)?;
+        (*t > at - window).then_some(*q)
+    }
+}
+
+/// Where the books at a decision come from.
+#[derive(Debug, Clone)]
+pub enum Books {
+    /// Rebuilt from recorded trades ([`Tape::quote`]).
+    Trades(Tape),
+    /// Recorded quotes ([`QuoteLog::quote`]).
+    Quotes(QuoteLog),
+}
+
+impl Books {
+    pub fn quote(&self, ticker: &str, at: DateTime<Utc>, window: Duration) -> Option<Quote> {
+        match self {
+            Books::Trades(t) => t.quote(ticker, at, window),
+            Books::Quotes(q) => q.quote(ticker, at, window),
+        }
     }
 }
 
@@ -257,7 +301,7 @@ pub async fn run_city(
     store: &Arc<dyn Store>,
     city: &City,
     events: &[RecordedEvent],
-    tape: &Tape,
+    books: &Books,
     opts: &Options,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<CityReport> {
@@ -330,7 +374,7 @@ pub async fn run_city(
         let quotes: Vec<Option<Quote>> = event
             .brackets
             .iter()
-            .map(|b| tape.quote(&b.ticker, at, opts.window))
+            .map(|b| books.quote(&b.ticker, at, opts.window))
             .collect();
         let outcome = event.settled_high.and_then(|h| outcome_index(&ladder, h));
         // the market is scored wherever every bracket had a book, with or without a forecast

@@ -127,6 +127,10 @@ pub enum Command {
         /// raw forecast average, σ 3 °F, no half-degree correction).
         #[arg(long, default_value = "model", value_parser = ["model", "original"])]
         model: String,
+        /// Use the configured database's own recordings (market snapshots with bid and ask,
+        /// forecasts as fetched, settled highs) instead of importing --data.
+        #[arg(long)]
+        recorded: bool,
         /// Run every combination of these values and print one row each (repeatable):
         /// `min-ev=0.03,0.05,0.08`, `kelly=0.1,0.25`, `min-price=0.05,0.10`,
         /// `decision-hour=12,16,20`.

@@ -85,8 +85,10 @@ fn main() -> ExitCode {
                 include_reserved,
                 model,
                 sweeps,
+                recorded,
             } => {
                 commands::backtest::backtest(&commands::backtest::Args {
+                    recorded,
                     sweeps: &sweeps,
                     model: if model == "original" {
                         boz_engine::backtest::Model::Original

@@ -20,7 +20,7 @@ use boz_common::schemas::{
     WeatherVariablesFields,
 };
 use boz_common::{Count, Dollars, Price};
-use boz_engine::backtest::{CityReport, Options, RecordedEvent, Tape, TapeTrade, run_city};
+use boz_engine::backtest::{Books, CityReport, Options, RecordedEvent, Tape, TapeTrade, run_city};
 use boz_engine::history::Decision;
 use boz_store::Database;
 use boz_trading::config::TradingConfig;
@@ -190,7 +190,7 @@ async fn run(
         store,
         city,
         events,
-        &Tape::new(trades.iter().cloned()),
+        &Books::Trades(Tape::new(trades.iter().cloned())),
         &options(),
         &|_| {},
     )
@@ -448,4 +448,92 @@ fn a_sweep_runs_every_combination_and_warns_that_its_best_row_is_optimistic() {
         "{}",
         text(&out.stderr)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_running_systems_own_recordings_are_backtested_from_its_database() {
+    use boz_common::ports::MarketSnapshot;
+    let city = nyc();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(&DatabaseUrl::Sqlite {
+        path: dir.path().join("boz.sqlite"),
+    })
+    .await
+    .unwrap();
+    db.migrate().await.unwrap();
+    let store = db.store();
+    let (events, _) = seed(&store, &city).await;
+    // quotes as the market feed records them: ten minutes before each decision, and one a
+    // minute after it at 1 cent that no decision may see
+    let mut snaps = Vec::new();
+    for (n, e) in events.iter().enumerate() {
+        let decision = DECISION.at(&city, e.date);
+        for (i, b) in e.brackets.iter().enumerate() {
+            let (bid, ask) = if i == 2 || i == 3 {
+                ("0.18", "0.20")
+            } else {
+                ("0.06", "0.08")
+            };
+            for (at, bid, ask) in [
+                (decision - Duration::minutes(10), bid, ask),
+                (decision + Duration::minutes(1), "0.01", "0.01"),
+            ] {
+                snaps.push(MarketSnapshot {
+                    city: city.code(),
+                    event_date: e.date,
+                    event_ticker: e.event_ticker.clone(),
+                    ticker: b.ticker.clone(),
+                    lower_bound_f: b.lower_bound_f,
+                    upper_bound_f: b.upper_bound_f,
+                    as_of: at,
+                    yes_bid: Some(Price::parse(bid).unwrap()),
+                    yes_ask: Some(Price::parse(ask).unwrap()),
+                    last_price: None,
+                    volume: None,
+                    source: format!("kalshi-ws-{n}"),
+                    depth: None,
+                });
+            }
+        }
+    }
+    store.insert_market_snapshots(&snaps).await.unwrap();
+    db.close().await;
+    let out = boz(
+        dir.path(),
+        &[("DATABASE_URL", "sqlite://boz.sqlite")],
+        &[
+            "backtest",
+            "--recorded",
+            "--from",
+            &day(30).to_string(),
+            "--to",
+            &day(DAYS - 1).to_string(),
+            "--city",
+            "NYC",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let nyc = &r["cities"][0];
+    assert_eq!(nyc["decisions"], 30, "{}", nyc["skipped"]);
+    let trades = nyc["trades"].as_array().unwrap();
+    assert!(!trades.is_empty(), "{nyc}");
+    for t in trades {
+        let price = t["price"].as_f64().unwrap();
+        let want: &[f64] = if t["side"] == "yes" {
+            &[0.20, 0.08]
+        } else {
+            &[0.82, 0.94]
+        };
+        assert!(
+            want.contains(&price),
+            "the recorded quote before the decision: {t}"
+        );
+        assert!(
+            t["contracts"].as_f64().unwrap() <= 10.0,
+            "unknown sizes: 10 a side: {t}"
+        );
+    }
+    assert_eq!(nyc["scores"]["1"]["market"]["events"], 30);
 }

@@ -19,7 +19,9 @@ use boz_common::config::DatabaseUrl;
 use boz_common::ports::MarketBracket;
 use boz_common::schemas::{TradingMode, UserSettings};
 use boz_common::{Count, Price};
-use boz_engine::backtest::{CityReport, Model, Options, RecordedEvent, Tape, TapeTrade, run_city};
+use boz_engine::backtest::{
+    Books, CityReport, Model, Options, Quote, QuoteLog, RecordedEvent, Tape, TapeTrade, run_city,
+};
 use boz_engine::history::Decision;
 use boz_store::Database;
 use boz_trading::config::TradingConfig;
@@ -33,6 +35,9 @@ use crate::setup;
 
 pub struct Args<'a> {
     pub model: Model,
+    /// Use the configured database's own recordings (market snapshots with bid and ask,
+    /// forecasts as fetched, settled highs) instead of importing `data`.
+    pub recorded: bool,
     /// `NAME=V1,V2,...` (min-ev, kelly, min-price, decision-hour): every combination is run.
     pub sweeps: &'a [String],
     pub codes: &'a [String],
@@ -112,7 +117,7 @@ pub async fn backtest(a: &Args<'_>) -> Result<()> {
             a.window_minutes
         );
     }
-    if !a.data.is_dir() {
+    if !a.recorded && !a.data.is_dir() {
         anyhow::bail!("--data {}: not a directory", a.data.display());
     }
     let settings = setup::settings()?;
@@ -134,10 +139,14 @@ pub async fn backtest(a: &Args<'_>) -> Result<()> {
         bankroll: settings.paper_starting_balance,
     };
     let scratch = tempfile::tempdir().context("a scratch directory")?;
-    let db = Database::open(&DatabaseUrl::Sqlite {
-        path: scratch.path().join("backtest.sqlite"),
-    })
-    .await?;
+    let db = if a.recorded {
+        setup::database(&settings).await?
+    } else {
+        Database::open(&DatabaseUrl::Sqlite {
+            path: scratch.path().join("backtest.sqlite"),
+        })
+        .await?
+    };
     db.migrate().await?;
     let store = db.store();
     let import = history::Options {
@@ -159,8 +168,13 @@ pub async fn backtest(a: &Args<'_>) -> Result<()> {
     // every city's recording, imported once
     let mut recorded = Vec::new();
     for city in &cities {
-        let (_, rec) = history::import_city(&store, city, &import).await?;
-        recorded.push((city.clone(), events(&rec), tape(&rec)?));
+        if a.recorded {
+            let (events, quotes) = own_recordings(&store, city, a.from, a.to).await?;
+            recorded.push((city.clone(), events, Books::Quotes(quotes)));
+        } else {
+            let (_, rec) = history::import_city(&store, city, &import).await?;
+            recorded.push((city.clone(), events(&rec), Books::Trades(tape(&rec)?)));
+        }
     }
     if !a.sweeps.is_empty() {
         bar.finish_and_clear();
@@ -219,6 +233,73 @@ pub async fn backtest(a: &Args<'_>) -> Result<()> {
         print_summary(&report);
     }
     Ok(())
+}
+
+/// Contracts assumed on each side of a recorded quote without sizes (candles, REST snapshots
+/// before depth was recorded).
+pub const SIZE_UNKNOWN: u32 = 10;
+
+/// The events, settled highs and quotes the running system recorded for a city (market
+/// snapshots with both a bid and an ask, at their time; sizes from their depth when recorded).
+async fn own_recordings(
+    store: &std::sync::Arc<dyn boz_common::ports::Store>,
+    city: &boz_common::city::City,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Vec<RecordedEvent>, QuoteLog)> {
+    let code = city.code();
+    let snaps = store.market_snapshots_between(&code, from, to).await?;
+    let settled: std::collections::BTreeMap<NaiveDate, i32> = store
+        .settlements_between(&code, from, to)
+        .await?
+        .into_iter()
+        .map(|s| (s.settlement_date, s.actual_high_f.round() as i32))
+        .collect();
+    let mut events: std::collections::BTreeMap<String, RecordedEvent> = Default::default();
+    let mut quotes = Vec::new();
+    for sn in &snaps {
+        let e = events
+            .entry(sn.event_ticker.clone())
+            .or_insert_with(|| RecordedEvent {
+                event_ticker: sn.event_ticker.clone(),
+                date: sn.event_date,
+                brackets: Vec::new(),
+                settled_high: settled.get(&sn.event_date).copied(),
+            });
+        if !e.brackets.iter().any(|b| b.ticker == sn.ticker) {
+            e.brackets.push(MarketBracket {
+                ticker: sn.ticker.clone(),
+                lower_bound_f: sn.lower_bound_f,
+                upper_bound_f: sn.upper_bound_f,
+            });
+        }
+        if let (Some(bid), Some(ask)) = (sn.yes_bid, sn.yes_ask) {
+            let size = sn
+                .depth
+                .as_ref()
+                .map(|d| d.yes_bid_size.min(d.yes_ask_size))
+                .unwrap_or(Count::whole(SIZE_UNKNOWN));
+            quotes.push((
+                sn.ticker.clone(),
+                sn.as_of,
+                Quote {
+                    yes_bid: bid,
+                    yes_ask: ask,
+                    size,
+                },
+            ));
+        }
+    }
+    let mut events: Vec<RecordedEvent> = events.into_values().collect();
+    for e in &mut events {
+        e.brackets.sort_by_key(|b| {
+            (
+                b.lower_bound_f.unwrap_or(i32::MIN),
+                b.upper_bound_f.unwrap_or(i32::MAX),
+            )
+        });
+    }
+    Ok((events, QuoteLog::new(quotes)))
 }
 
 /// `report.json` and `report.html` (the charts drawn by the vendored uPlot, inlined: the page
