@@ -19,6 +19,9 @@
 #[path = "../tests/support/fake_kalshi.rs"]
 mod fake_kalshi;
 
+mod common;
+use common::rss_kib;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -34,17 +37,6 @@ use sqlx::Connection;
 
 const TRADES: usize = 10_000;
 const CITIES: [&str; 4] = ["NYC", "CHI", "MIA", "AUS"];
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
 
 fn trade(i: usize) -> TradeRecord {
     let city = CITIES[i % 4];
@@ -267,14 +259,7 @@ async fn bench(name: &str, url: DatabaseUrl, db_env: &str, bin: &str) {
 
 #[tokio::main]
 async fn main() {
-    let bin = std::env::var("BOZ_BIN").unwrap_or_else(|_| {
-        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-        format!("{target}/release/boz")
-    });
-    let bin = std::fs::canonicalize(&bin)
-        .unwrap_or_else(|e| panic!("no {bin} (build it with --release): {e}"))
-        .display()
-        .to_string();
+    let bin = common::release_boz();
     println!(
         "| database | endpoint | requests/s | p50 | p99 | RSS idle (MiB) | RSS peak under load (MiB) | errors |"
     );

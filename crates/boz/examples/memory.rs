@@ -16,6 +16,9 @@
 #[path = "../tests/support/fake_kalshi.rs"]
 mod fake_kalshi;
 
+mod common;
+use common::rss_kib;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -25,17 +28,6 @@ use boz_common::config::DatabaseUrl;
 use boz_common::schemas::TradingMode;
 use boz_store::Database;
 use serde_json::Value;
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
 
 fn summary(name: &str, mut v: Vec<u64>) {
     if v.is_empty() {
@@ -54,14 +46,7 @@ fn summary(name: &str, mut v: Vec<u64>) {
 
 #[tokio::main]
 async fn main() {
-    let bin = std::env::var("BOZ_BIN").unwrap_or_else(|_| {
-        let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-        format!("{target}/release/boz")
-    });
-    let bin = std::fs::canonicalize(&bin)
-        .unwrap_or_else(|e| panic!("no {bin} (build it with --release): {e}"))
-        .display()
-        .to_string();
+    let bin = common::release_boz();
     let (server, _book, _arrived) = fake_kalshi::start(Duration::from_millis(1500)).await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
