@@ -39,6 +39,7 @@ use boz_model::baseline::{BASELINE_SIGMA_F, original_design};
 use boz_model::evaluation::Replay;
 use boz_model::ladder::{BracketSpec, outcome_index};
 use boz_model::market::normalise;
+use boz_model::predictor::Request;
 use boz_model::scoring::{Reliability, ReliabilityBin, ScoreSummary};
 use boz_trading::config::TradingConfig;
 use boz_trading::engine::Judge;
@@ -189,7 +190,11 @@ pub struct Options {
     pub model: Model,
     pub from: NaiveDate,
     pub to: NaiveDate,
+    /// The first decision of each day (its hour is `hours[0]`); the learning follows it.
     pub decision: Decision,
+    /// Every decision hour of a day (local standard time, `decision.days_before` the day),
+    /// ascending; the first is `decision.hour`.
+    pub hours: Vec<u32>,
     /// How far back the trades that make a book reach.
     pub window: Duration,
     pub settings: UserSettings,
@@ -259,8 +264,8 @@ pub struct CityReport {
     /// Changes of the trading state by the risk engine (a halt is never lifted by the backtest,
     /// as live only a user lifts it): when, the new state and why.
     pub state_changes: Vec<(DateTime<Utc>, TradingState, String)>,
-    /// By lead in days (the decision's `days_before`).
-    pub scores: BTreeMap<i64, Scores>,
+    /// By lead: `"1d 20h"` is the decision at 20:00 local standard time the day before.
+    pub scores: BTreeMap<String, Scores>,
     pub calibration: Vec<ReliabilityBin>,
 }
 
@@ -356,166 +361,182 @@ pub async fn run_city(
             continue; // learning only
         }
         progress(1);
-        let at = step.decision_at;
-        settle_due(
-            &paper,
-            &mut pending,
-            at,
-            &mut report,
-            &mut accounts,
-            &mut daily,
-        )?;
-        clock.set(at);
-        let Some(event) = by_date.get(&day.date) else {
-            skip(&mut report, "no recorded event");
-            continue;
-        };
-        let ladder = ladder_of(event);
-        let quotes: Vec<Option<Quote>> = event
-            .brackets
-            .iter()
-            .map(|b| books.quote(&b.ticker, at, opts.window))
-            .collect();
-        let outcome = event.settled_high.and_then(|h| outcome_index(&ladder, h));
-        // the market is scored wherever every bracket had a book, with or without a forecast
-        let mids: Option<Vec<f64>> = quotes.iter().map(|q| q.map(|q| q.mid())).collect();
-        let market = mids.and_then(|m| normalise(&m).ok());
-        let scores = report.scores.entry(opts.decision.days_before).or_default();
-        if let (Some(o), Some(m)) = (outcome, &market) {
-            scores.market.add(m, o).map_err(score_error)?;
-        }
-        let prediction = match predict(&predictor, &step, opts.model) {
-            Ok(p) => p,
-            Err(e) => {
-                // one reason for many days: without the day's own name in it
-                let e = e
-                    .replace(&format!("{} {}", city.code, day.date), "the day")
-                    .replace(&day.date.to_string(), "the day");
-                skip(&mut report, &format!("no prediction: {e}"));
+        for (k, &hour) in opts.hours.iter().enumerate() {
+            let at = if k == 0 {
+                step.decision_at
+            } else {
+                city.at_standard_time(
+                    day.date - Duration::days(opts.decision.days_before),
+                    NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or_default(),
+                )
+            };
+            // the same forecasts and learning, seen from this decision
+            let request = Request {
+                decision_at: at,
+                ..step.request.clone()
+            };
+            let lead = format!("{}d {hour:02}h", opts.decision.days_before);
+            settle_due(
+                &paper,
+                &mut pending,
+                at,
+                &mut report,
+                &mut accounts,
+                &mut daily,
+            )?;
+            clock.set(at);
+            let Some(event) = by_date.get(&day.date) else {
+                skip(&mut report, "no recorded event");
                 continue;
-            }
-        };
-        report.decisions += 1;
-        if let Some(o) = outcome {
-            let probs: Vec<f64> = prediction.brackets.iter().map(|b| b.probability).collect();
-            let s = report.scores.entry(opts.decision.days_before).or_default();
-            s.model.add(&probs, o).map_err(score_error)?;
-            reliability.add(&probs, o);
-            if market.is_some() {
-                s.model_on_market_events
-                    .add(&probs, o)
-                    .map_err(score_error)?;
-            }
-        }
-        let books: Vec<TopOfBook> = event
-            .brackets
-            .iter()
-            .zip(&quotes)
-            .map(|(b, q)| top_of_book(&b.ticker, q.as_ref(), at))
-            .collect();
-        let market_event = MarketEvent {
-            event_ticker: event.event_ticker.clone(),
-            city: city.code(),
-            date: event.date,
-            brackets: event.brackets.clone(),
-            close_time: None,
-            fees: FeeSchedule::WEATHER,
-        };
-        let status = accounts.on(trading_day(at)).clone();
-        let assessment = assess(&status, &opts.settings, at);
-        if let Some((state, reason)) = assessment.transition {
-            report.state_changes.push((at, state, reason.clone()));
-            let s = accounts.on(trading_day(at));
-            s.state = state;
-            s.state_reason = Some(reason);
-        }
-        let judge = Judge {
-            config: &opts.trading,
-            now: at,
-        };
-        let judged = judge.judge_event(
-            BACKTEST_USER,
-            &opts.settings,
-            &status,
-            &assessment.allowed,
-            paper.cash(),
-            &market_event,
-            &prediction,
-            &books,
-        );
-        let settle_at = city.at_standard_time(
-            event.date + Duration::days(1),
-            NaiveTime::from_hms_opt(SETTLE_HOUR, 0, 0).unwrap_or_default(),
-        );
-        for (candidate, opportunity) in judged {
-            let Some(o) = opportunity else { continue };
-            if candidate.verdict != "trade" && candidate.verdict != "queue for approval" {
-                continue;
-            }
-            let Some((Some(q), market)) = quotes
+            };
+            let ladder = ladder_of(event);
+            let quotes: Vec<Option<Quote>> = event
+                .brackets
                 .iter()
-                .zip(&event.brackets)
-                .find(|(_, b)| b.ticker == candidate.ticker)
-            else {
-                continue;
-            };
-            paper
-                .set_book(book_of(&candidate.ticker, q, at))
-                .map_err(EngineError::Boz)?;
-            let order = OrderRequest {
-                client_order_id: format!(
-                    "bt-{}-{}-{}",
-                    candidate.ticker,
-                    candidate.side.as_str(),
-                    at.timestamp()
-                ),
-                ticker: candidate.ticker.clone(),
-                side: candidate.side,
-                price: candidate.price,
-                count: candidate.contracts,
-                time_in_force: TimeInForce::ImmediateOrCancel,
-            };
-            let state = match paper.place_order(&order).await {
-                Ok(s) => s,
+                .map(|b| books.quote(&b.ticker, at, opts.window))
+                .collect();
+            let outcome = event.settled_high.and_then(|h| outcome_index(&ladder, h));
+            // the market is scored wherever every bracket had a book, with or without a forecast
+            let mids: Option<Vec<f64>> = quotes.iter().map(|q| q.map(|q| q.mid())).collect();
+            let market = mids.and_then(|m| normalise(&m).ok());
+            let scores = report.scores.entry(lead.clone()).or_default();
+            if let (Some(o), Some(m)) = (outcome, &market) {
+                scores.market.add(m, o).map_err(score_error)?;
+            }
+            let prediction = match predict(&predictor, &request, opts.model) {
+                Ok(p) => p,
                 Err(e) => {
-                    skip(&mut report, &format!("order refused: {}", e.kind.name()));
+                    // one reason for many days: without the day's own name in it
+                    let e = e
+                        .replace(&format!("{} {}", city.code, day.date), "the day")
+                        .replace(&day.date.to_string(), "the day");
+                    skip(&mut report, &format!("no prediction: {e}"));
                     continue;
                 }
             };
-            if state.filled == Count::ZERO {
-                continue;
+            report.decisions += 1;
+            if let Some(o) = outcome {
+                let probs: Vec<f64> = prediction.brackets.iter().map(|b| b.probability).collect();
+                let s = report.scores.entry(lead.clone()).or_default();
+                s.model.add(&probs, o).map_err(score_error)?;
+                reliability.add(&probs, o);
+                if market.is_some() {
+                    s.model_on_market_events
+                        .add(&probs, o)
+                        .map_err(score_error)?;
+                }
             }
-            let committed = state.fill_cost.checked_add(state.fees).map_err(money)?;
-            let s = accounts.on(trading_day(at));
-            s.exposure = s.exposure.checked_add(committed).map_err(money)?;
-            report.max_exposure = report.max_exposure.max(s.exposure);
-            report.fees = report.fees.checked_add(state.fees).map_err(money)?;
-            let price =
-                Price::new((state.fill_cost.as_decimal() / state.filled.as_decimal()).round_dp(4))
-                    .unwrap_or(candidate.price);
-            report.trades.push(BacktestTrade {
-                decision_at: at,
+            let books: Vec<TopOfBook> = event
+                .brackets
+                .iter()
+                .zip(&quotes)
+                .map(|(b, q)| top_of_book(&b.ticker, q.as_ref(), at))
+                .collect();
+            let market_event = MarketEvent {
+                event_ticker: event.event_ticker.clone(),
+                city: city.code(),
                 date: event.date,
-                ticker: candidate.ticker.clone(),
-                bracket: o.bracket.bracket_label.clone(),
-                side: candidate.side,
-                price,
-                contracts: state.filled,
-                fee: state.fees,
-                model_probability: candidate.probability,
-                market_probability: candidate.price.as_decimal().to_f64().unwrap_or(f64::NAN),
-                ev: candidate.ev,
-                won: None,
-                pnl: None,
-            });
-            pending
-                .entry((settle_at, event.date))
-                .or_insert_with(|| (event.settled_high, Vec::new()))
-                .1
-                .push(Open {
-                    trade: report.trades.len() - 1,
-                    market: market.clone(),
+                brackets: event.brackets.clone(),
+                close_time: None,
+                fees: FeeSchedule::WEATHER,
+            };
+            let status = accounts.on(trading_day(at)).clone();
+            let assessment = assess(&status, &opts.settings, at);
+            if let Some((state, reason)) = assessment.transition {
+                report.state_changes.push((at, state, reason.clone()));
+                let s = accounts.on(trading_day(at));
+                s.state = state;
+                s.state_reason = Some(reason);
+            }
+            let judge = Judge {
+                config: &opts.trading,
+                now: at,
+            };
+            let judged = judge.judge_event(
+                BACKTEST_USER,
+                &opts.settings,
+                &status,
+                &assessment.allowed,
+                paper.cash(),
+                &market_event,
+                &prediction,
+                &books,
+            );
+            let settle_at = city.at_standard_time(
+                event.date + Duration::days(1),
+                NaiveTime::from_hms_opt(SETTLE_HOUR, 0, 0).unwrap_or_default(),
+            );
+            for (candidate, opportunity) in judged {
+                let Some(o) = opportunity else { continue };
+                if candidate.verdict != "trade" && candidate.verdict != "queue for approval" {
+                    continue;
+                }
+                let Some((Some(q), market)) = quotes
+                    .iter()
+                    .zip(&event.brackets)
+                    .find(|(_, b)| b.ticker == candidate.ticker)
+                else {
+                    continue;
+                };
+                paper
+                    .set_book(book_of(&candidate.ticker, q, at))
+                    .map_err(EngineError::Boz)?;
+                let order = OrderRequest {
+                    client_order_id: format!(
+                        "bt-{}-{}-{}",
+                        candidate.ticker,
+                        candidate.side.as_str(),
+                        at.timestamp()
+                    ),
+                    ticker: candidate.ticker.clone(),
+                    side: candidate.side,
+                    price: candidate.price,
+                    count: candidate.contracts,
+                    time_in_force: TimeInForce::ImmediateOrCancel,
+                };
+                let state = match paper.place_order(&order).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        skip(&mut report, &format!("order refused: {}", e.kind.name()));
+                        continue;
+                    }
+                };
+                if state.filled == Count::ZERO {
+                    continue;
+                }
+                let committed = state.fill_cost.checked_add(state.fees).map_err(money)?;
+                let s = accounts.on(trading_day(at));
+                s.exposure = s.exposure.checked_add(committed).map_err(money)?;
+                report.max_exposure = report.max_exposure.max(s.exposure);
+                report.fees = report.fees.checked_add(state.fees).map_err(money)?;
+                let price = Price::new(
+                    (state.fill_cost.as_decimal() / state.filled.as_decimal()).round_dp(4),
+                )
+                .unwrap_or(candidate.price);
+                report.trades.push(BacktestTrade {
+                    decision_at: at,
+                    date: event.date,
+                    ticker: candidate.ticker.clone(),
+                    bracket: o.bracket.bracket_label.clone(),
+                    side: candidate.side,
+                    price,
+                    contracts: state.filled,
+                    fee: state.fees,
+                    model_probability: candidate.probability,
+                    market_probability: candidate.price.as_decimal().to_f64().unwrap_or(f64::NAN),
+                    ev: candidate.ev,
+                    won: None,
+                    pnl: None,
                 });
+                pending
+                    .entry((settle_at, event.date))
+                    .or_insert_with(|| (event.settled_high, Vec::new()))
+                    .1
+                    .push(Open {
+                        trade: report.trades.len() - 1,
+                        market: market.clone(),
+                    });
+            }
         }
     }
     settle_due(
@@ -537,19 +558,21 @@ fn score_error(e: boz_model::error::ModelError) -> EngineError {
 /// The day's prediction by the chosen forecaster, from the forecasts the replay selected.
 fn predict(
     predictor: &Predictor,
-    step: &boz_model::evaluation::Step<'_>,
+    request: &Request<'_>,
     model: Model,
 ) -> std::result::Result<BracketPrediction, String> {
-    let p = predictor
-        .predict(&step.request)
-        .map_err(|e| e.to_string())?;
+    let p = predictor.predict(request).map_err(|e| e.to_string())?;
     match model {
         Model::Model => Ok(p.prediction),
         Model::Original => {
-            let raw: Vec<f64> = step.used.iter().map(|f| f.high_f).collect();
-            let probs = original_design(&raw, step.request.ladder).map_err(|e| e.to_string())?;
-            let brackets = step
-                .request
+            let raw: Vec<f64> = predictor
+                .select(request)
+                .0
+                .iter()
+                .map(|(f, _)| f.high_f)
+                .collect();
+            let probs = original_design(&raw, request.ladder).map_err(|e| e.to_string())?;
+            let brackets = request
                 .ladder
                 .iter()
                 .zip(&probs)

@@ -111,9 +111,10 @@ pub enum Command {
         /// Print the report as JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// Decision hour, local standard time.
-        #[arg(long, default_value_t = 20)]
-        decision_hour: u32,
+        /// Decision hours, local standard time (`16,20`: two decisions a day, the first one
+        /// also learning what settled before it).
+        #[arg(long, default_value = "20", value_delimiter = ',')]
+        decision_hour: Vec<u32>,
         /// Days between the decision and the climate day (0-2).
         #[arg(long, default_value_t = 1)]
         days_before: i64,

@@ -101,10 +101,8 @@ fn main() -> ExitCode {
                     data: &data,
                     report: report.as_deref(),
                     json,
-                    decision: commands::score::Decision {
-                        days_before,
-                        hour: decision_hour,
-                    },
+                    hours: decision_hour,
+                    days_before,
                     window_minutes,
                     include_reserved,
                 })

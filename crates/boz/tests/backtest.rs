@@ -161,6 +161,7 @@ fn options() -> Options {
         from: day(30),
         to: day(DAYS - 1),
         decision: DECISION,
+        hours: vec![DECISION.hour],
         window: Duration::minutes(60),
         settings: UserSettings::new(fields).unwrap(),
         trading: TradingConfig::from_settings(&settings),
@@ -243,7 +244,7 @@ async fn fills_are_conservative_with_the_paper_exchanges_fees_and_runs_repeat_ex
     let total: rust_decimal::Decimal = r.trades.iter().map(|t| t.pnl.unwrap().as_decimal()).sum();
     assert_eq!(r.pnl.as_decimal(), total);
     assert_eq!(r.wins + r.losses, r.trades.len() as u32);
-    assert!(r.scores[&1].model.events == 30 && r.scores[&1].market.events == 30);
+    assert!(r.scores["1d 20h"].model.events == 30 && r.scores["1d 20h"].market.events == 30);
     // the same inputs, the same report
     let again = run(&store, &city, &events, &trades).await;
     assert_eq!(
@@ -332,8 +333,13 @@ fn the_recorded_nyc_markets_run_end_to_end_and_repeat() {
     let nyc = &first["cities"][0];
     assert_eq!(nyc["city"], "NYC");
     assert_eq!(nyc["decisions"], 46, "{}", nyc["skipped"]);
-    assert!(nyc["scores"]["1"]["model"]["events"].as_u64().unwrap() > 40);
-    assert!(nyc["scores"]["1"]["market"]["events"].as_u64().unwrap() > 0);
+    assert!(nyc["scores"]["1d 20h"]["model"]["events"].as_u64().unwrap() > 40);
+    assert!(
+        nyc["scores"]["1d 20h"]["market"]["events"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
     assert!(
         !dir.path().join("unused.sqlite").exists(),
         "the configured database is not touched"
@@ -535,5 +541,38 @@ async fn the_running_systems_own_recordings_are_backtested_from_its_database() {
             "unknown sizes: 10 a side: {t}"
         );
     }
-    assert_eq!(nyc["scores"]["1"]["market"]["events"], 30);
+    assert_eq!(nyc["scores"]["1d 20h"]["market"]["events"], 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_decisions_a_day_each_see_only_their_own_past() {
+    let city = nyc();
+    let (_dir, _db, store) = open().await;
+    let (events, trades) = seed(&store, &city).await;
+    let mut o = options();
+    o.decision.hour = 16;
+    o.hours = vec![16, 20];
+    let r = run_city(
+        &store,
+        &city,
+        &events,
+        &Books::Trades(Tape::new(trades.iter().cloned())),
+        &o,
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.decisions, 60, "two a day: {:?}", r.skipped);
+    // at 16:00 nothing had traded yet (the recorded trades are 20 and 50 minutes before 20:00)
+    assert_eq!(r.scores["1d 16h"].market.events, 0);
+    assert_eq!(r.scores["1d 16h"].model.events, 30);
+    assert_eq!(r.scores["1d 20h"].market.events, 30);
+    assert!(!r.trades.is_empty());
+    for t in &r.trades {
+        let local = t.decision_at.with_timezone(&chrono_tz::America::New_York);
+        assert!(
+            t.decision_at == DECISION.at(&city, t.date),
+            "only the 20:00 decisions had a book: {t:?} ({local})"
+        );
+    }
 }

@@ -46,7 +46,9 @@ pub struct Args<'a> {
     pub data: &'a Path,
     pub report: Option<&'a Path>,
     pub json: bool,
-    pub decision: Decision,
+    /// Decision hours of each day (local standard time).
+    pub hours: Vec<u32>,
+    pub days_before: i64,
     pub window_minutes: i64,
     pub include_reserved: bool,
 }
@@ -56,7 +58,7 @@ struct Report<'a> {
     model: Model,
     from: NaiveDate,
     to: NaiveDate,
-    decision_hour: u32,
+    decision_hours: Vec<u32>,
     days_before: i64,
     window_minutes: i64,
     bankroll: boz_common::Dollars,
@@ -108,9 +110,18 @@ pub async fn backtest(a: &Args<'_>) -> Result<()> {
     if a.from > a.to {
         anyhow::bail!("invalid range: --from {} is after --to {}", a.from, a.to);
     }
-    if a.decision.hour > 23 || !(0..=2).contains(&a.decision.days_before) {
-        anyhow::bail!("invalid decision: --decision-hour must be 0-23 and --days-before 0-2");
+    let mut hours = a.hours.clone();
+    hours.sort_unstable();
+    hours.dedup();
+    if hours.is_empty() || hours.iter().any(|h| *h > 23) || !(0..=2).contains(&a.days_before) {
+        anyhow::bail!(
+            "invalid decision: --decision-hour must be one or more hours 0-23 and --days-before 0-2"
+        );
     }
+    let decision = Decision {
+        days_before: a.days_before,
+        hour: hours[0],
+    };
     if !(1..=24 * 60).contains(&a.window_minutes) {
         anyhow::bail!(
             "invalid --window-minutes {}: must be 1-1440",
@@ -132,7 +143,8 @@ pub async fn backtest(a: &Args<'_>) -> Result<()> {
         model: a.model,
         from: a.from,
         to: a.to,
-        decision: a.decision,
+        decision,
+        hours: hours.clone(),
         window: Duration::minutes(a.window_minutes),
         settings: user,
         trading: TradingConfig::from_settings(&settings),
@@ -151,7 +163,7 @@ pub async fn backtest(a: &Args<'_>) -> Result<()> {
     let store = db.store();
     let import = history::Options {
         dir: a.data,
-        decision_hour: a.decision.hour,
+        decision_hour: decision.hour,
         include_reserved: a.include_reserved,
     };
     let days = (a.to - a.from).num_days().max(0) as u64 + 1;
@@ -218,8 +230,8 @@ pub async fn backtest(a: &Args<'_>) -> Result<()> {
         model: a.model,
         from: a.from,
         to: a.to,
-        decision_hour: a.decision.hour,
-        days_before: a.decision.days_before,
+        decision_hours: hours.clone(),
+        days_before: a.days_before,
         window_minutes: a.window_minutes,
         bankroll: opts.bankroll,
         cities: &reports,
@@ -336,14 +348,18 @@ fn write_report(dir: &Path, report: &Report<'_>) -> Result<()> {
 
 fn print_summary(r: &Report<'_>) {
     println!(
-        "backtest of the {} {}..{}: decisions at {:02}:00 local standard time, {} day(s) before; books from the trades of the last {} min; bankroll ${} per city",
+        "backtest of the {} {}..{}: decisions at {} local standard time, {} day(s) before; books from the last {} min; bankroll ${} per city",
         match r.model {
             Model::Model => "model",
             Model::Original => "original design",
         },
         r.from,
         r.to,
-        r.decision_hour,
+        r.decision_hours
+            .iter()
+            .map(|h| format!("{h:02}:00"))
+            .collect::<Vec<_>>()
+            .join(", "),
         r.days_before,
         r.window_minutes,
         r.bankroll
@@ -353,7 +369,11 @@ fn print_summary(r: &Report<'_>) {
         "city", "decisions", "trades", "hit", "P&L", "fees", "max DD", "Sharpe", "RPS", "mkt RPS"
     );
     for c in r.cities {
-        let s = c.scores.get(&r.days_before);
+        // the scores of the day's first decision
+        let s = r
+            .decision_hours
+            .first()
+            .and_then(|h| c.scores.get(&format!("{}d {h:02}h", r.days_before)));
         let rps = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.3}"));
         println!(
             "{:<5} {:>9} {:>7} {:>6} {:>9} {:>8} {:>9} {:>8} {:>7} {:>9}",
@@ -370,7 +390,7 @@ fn print_summary(r: &Report<'_>) {
             rps(s.filter(|s| s.market.events > 0).map(|s| s.market.rps)),
         );
         for (why, n) in &c.skipped {
-            println!("      {n} day(s) not decided: {why}");
+            println!("      {n} decision(s) not taken: {why}");
         }
         for (at, state, why) in &c.state_changes {
             println!("      {at}: {} ({why})", state.as_str());
@@ -402,6 +422,7 @@ impl Point {
         }
         if let Some(v) = self.decision_hour {
             o.decision.hour = v;
+            o.hours = vec![v];
         }
         Ok(())
     }
