@@ -138,6 +138,34 @@ pub enum Command {
         #[arg(long = "sweep")]
         sweeps: Vec<String>,
     },
+    /// Download history for backtests into the tables the backtest reads. So far: Open-Meteo
+    /// as-of forecasts (Previous Runs API) at each decision time. Resumable and rate-limited.
+    Backfill {
+        /// First climate date.
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last climate date.
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// Only this city (repeatable); default: every configured city.
+        #[arg(long = "city")]
+        cities: Vec<String>,
+        /// Open-Meteo model (repeatable); default: OPEN_METEO_MODELS.
+        #[arg(long = "model")]
+        models: Vec<String>,
+        /// Decision hours, local standard time: the forecast as known then.
+        #[arg(long, default_value = "20", value_delimiter = ',')]
+        decision_hour: Vec<u32>,
+        /// Days between the decision and the climate day (0-2).
+        #[arg(long, default_value_t = 1)]
+        days_before: i64,
+        /// Requests per second at most (1-50).
+        #[arg(long, default_value_t = 2)]
+        rate_per_second: u32,
+        /// Also the reserved acceptance window (2025-01-01..2025-06-30).
+        #[arg(long)]
+        include_reserved: bool,
+    },
     /// Recorded history.
     #[command(subcommand)]
     History(HistoryCommand),

@@ -108,6 +108,28 @@ fn main() -> ExitCode {
                 })
                 .await
             }
+            Command::Backfill {
+                from,
+                to,
+                cities,
+                models,
+                decision_hour,
+                days_before,
+                rate_per_second,
+                include_reserved,
+            } => {
+                commands::backfill::backfill(&commands::backfill::Args {
+                    codes: &cities,
+                    from,
+                    to,
+                    models: &models,
+                    hours: &decision_hour,
+                    days_before,
+                    rate_per_second,
+                    include_reserved,
+                })
+                .await
+            }
             Command::History(HistoryCommand::Import {
                 dir,
                 cities,

@@ -1,5 +1,6 @@
 //! One module per command.
 
+pub mod backfill;
 pub mod backtest;
 pub mod config;
 pub mod db;
