@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::ApiState;
 use crate::error::{ApiError, ApiResult};
 use crate::openapi::ErrorBody;
+use crate::params::invalid;
 
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "boz_session";
@@ -79,10 +80,6 @@ fn forbidden(message: &str) -> ApiError {
         message,
         serde_json::Map::new(),
     ))
-}
-
-fn invalid(field: &str, reason: &str) -> ApiError {
-    ApiError(boz_common::ValidationError::new(field, reason).into())
 }
 
 /// How a request was authenticated.

@@ -26,7 +26,6 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use boz_common::ports::{LogFilter, TradeFilter};
-use boz_common::status::TradeStatus;
 use boz_common::{BozError, CityCode};
 use boz_trading::risk::trading_day;
 use futures::Stream;
@@ -332,23 +331,11 @@ pub async fn market_page(
         .as_ref()
         .and_then(|e| e["brackets"].as_array().cloned())
         .unwrap_or_default();
-    // each market's whole degrees, from its recorded snapshots (a side without a signal has no
-    // bracket of its own)
-    let bounds: std::collections::HashMap<String, (Option<i32>, Option<i32>)> =
-        try_page!(state.store.latest_market_snapshots(&code, day, day).await)
-            .into_iter()
-            .map(|s| (s.ticker, (s.lower_bound_f, s.upper_bound_f)))
-            .collect();
+    // each market's whole degrees (every judged side carries its bracket)
     let bounds_of = |b: &Value| {
-        b["ticker"]
-            .as_str()
-            .and_then(|t| bounds.get(t))
-            .copied()
-            .or_else(|| {
-                let edge = |k: &str| b["bracket"][k].as_f64().map(|v| v as i32);
-                b.get("bracket")
-                    .map(|_| (edge("lower_bound_f"), edge("upper_bound_f")))
-            })
+        let edge = |k: &str| b["bracket"][k].as_f64().map(|v| v as i32);
+        b.get("bracket")
+            .map(|_| (edge("lower_bound_f"), edge("upper_bound_f")))
     };
     // low to high (the low tail first)
     brackets.sort_by_key(|b| {
@@ -427,16 +414,7 @@ pub async fn trades_page(
     Query(q): Query<TradesPage>,
 ) -> Response {
     let city = try_page!(crate::params::opt_city(q.city.as_deref()));
-    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
-        Some(s) => Some(try_page!(
-            s.to_ascii_uppercase()
-                .parse::<TradeStatus>()
-                .map_err(|e: String| ApiError(
-                    boz_common::ValidationError::new("status", e).into()
-                ))
-        )),
-        None => None,
-    };
+    let status = try_page!(crate::params::opt_status(q.status.as_deref()));
     let page_no = q.page.unwrap_or(0);
     let filter = TradeFilter {
         city: city.clone(),

@@ -16,10 +16,10 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
+use boz_common::BozError;
 use boz_common::config::KalshiEnv;
 use boz_common::error::ErrorKind;
 use boz_common::ports::SystemClock;
-use boz_common::{BozError, ValidationError};
 use boz_crypto::KalshiSigner;
 use boz_kalshi::rest::{Credentials, KalshiClient, KalshiConfig, KalshiError};
 use serde::Deserialize;
@@ -30,6 +30,7 @@ use crate::ApiState;
 use crate::auth::Authed;
 use crate::error::{ApiError, ApiResult};
 use crate::openapi::ErrorBody;
+use crate::params::invalid;
 
 /// Where keys are checked, and the master key they are stored under.
 #[derive(Clone)]
@@ -38,10 +39,6 @@ pub struct Onboarding {
     /// Overrides both environments' REST base URL (tests, proxies); includes `/trade-api/v2`.
     pub base_url: Option<String>,
     pub timeout: Duration,
-}
-
-fn invalid(field: &str, reason: impl Into<String>) -> ApiError {
-    ApiError(ValidationError::new(field, reason).into())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -22,6 +22,17 @@ pub fn opt_city(v: Option<&str>) -> ApiResult<Option<CityCode>> {
     v.filter(|c| !c.is_empty()).map(city).transpose()
 }
 
+/// A trade status (`pending` or `PENDING`); none when absent or empty.
+pub fn opt_status(v: Option<&str>) -> ApiResult<Option<boz_common::status::TradeStatus>> {
+    v.filter(|s| !s.is_empty())
+        .map(|s| {
+            s.to_ascii_uppercase()
+                .parse()
+                .map_err(|e: String| invalid("status", e))
+        })
+        .transpose()
+}
+
 /// A date, `YYYY-MM-DD`.
 pub fn date(field: &str, v: &str) -> ApiResult<NaiveDate> {
     NaiveDate::parse_from_str(v, "%Y-%m-%d")

@@ -11,7 +11,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use boz_common::ports::TradeFilter;
 use boz_common::schemas::{UserSettings, UserSettingsFields};
-use boz_common::status::TradeStatus;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -71,15 +70,7 @@ pub async fn list_trades(
         ));
     }
     let city = opt_city(q.city.as_deref())?;
-    let status = q
-        .status
-        .as_deref()
-        .map(|s| {
-            s.to_ascii_uppercase()
-                .parse::<TradeStatus>()
-                .map_err(|e| invalid("status", e.to_string()))
-        })
-        .transpose()?;
+    let status = crate::params::opt_status(q.status.as_deref())?;
     let filter = TradeFilter {
         city,
         status,

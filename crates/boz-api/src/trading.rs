@@ -222,9 +222,7 @@ pub async fn market_events(
             .or_default()
             .entry(c.ticker.clone())
             .or_insert_with(|| json!({"ticker": c.ticker}));
-        if let Some(sig) = &c.signal {
-            b["bracket"] = serde_json::to_value(&sig.bracket).unwrap_or(Value::Null);
-        }
+        b["bracket"] = serde_json::to_value(&c.bracket).unwrap_or(Value::Null);
         b[c.side.as_str()] = json!({
             "price": c.price, "model_probability": c.probability, "ev": c.ev, "verdict": c.verdict,
         });

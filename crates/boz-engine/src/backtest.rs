@@ -651,7 +651,9 @@ fn settle_due(
                 && m.upper_bound_f.is_none_or(|u| high <= u);
             let won = (t.side == Side::Yes) == yes_won;
             // the exchange settles the whole position of the market once
-            let _ = paper.settle(&m.ticker, if yes_won { Side::Yes } else { Side::No });
+            paper
+                .settle(&m.ticker, if yes_won { Side::Yes } else { Side::No })
+                .map_err(EngineError::Boz)?;
             let payout = if won {
                 Dollars::new(t.contracts.as_decimal()).map_err(money)?
             } else {

@@ -13,11 +13,11 @@ use boz_common::ports::{
     Notifier, OrderRecord, OrderStatus, RiskStatus, Store, StoredTrade, StoredUser, TimeInForce,
     TopOfBook, TradingState,
 };
-use boz_common::schemas::WeatherData;
 use boz_common::schemas::{
     BracketPrediction, PendingTrade, PendingTradeFields, Side, TradeRecord, TradeRecordFields,
     TradeSignal, TradeSignalFields, TradingMode, UserSettings,
 };
+use boz_common::schemas::{BracketProbability, WeatherData};
 use boz_common::status::TradeStatus;
 use boz_common::{BozError, CityCode, Count, Dollars, ErrorKind, Price};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -37,6 +37,8 @@ pub struct Candidate {
     pub user_id: String,
     pub event_ticker: String,
     pub ticker: String,
+    /// The whole degrees the market pays on, with the model's probability of it.
+    pub bracket: BracketProbability,
     pub signal: Option<TradeSignal>,
     pub side: Side,
     pub price: Price,
@@ -284,6 +286,7 @@ impl Judge<'_> {
             user_id: user_id.to_string(),
             event_ticker: event.event_ticker.clone(),
             ticker: o.ticker.clone(),
+            bracket: o.bracket.clone(),
             signal,
             side: o.side,
             price: o.price,
