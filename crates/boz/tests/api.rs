@@ -13,7 +13,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 
 use boz_common::config::DatabaseUrl;
-use boz_common::ports::{ApiToken, Store, SystemClock};
+use boz_common::ports::{Store, SystemClock};
 use boz_store::Database;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -206,18 +206,7 @@ async fn sign_in_attempts_are_rate_limited_per_username() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_tokens_act_for_their_user_only() {
     let api = api(false).await;
-    let token = boz_crypto::token::new_secret("boz_").unwrap();
-    api.store
-        .create_token(&ApiToken {
-            id: "t1".into(),
-            user_id: "u-bob".into(),
-            name: "script".into(),
-            token_hash: boz_crypto::token::hash_secret(&token),
-            created_at: chrono::Utc::now(),
-            last_used_at: None,
-        })
-        .await
-        .unwrap();
+    let token = add_token(&api.store, "t1", "u-bob").await;
     let bearer = format!("Bearer {token}");
     let (status, me) = api.me(Some(("authorization", &bearer))).await;
     assert_eq!(status, StatusCode::OK);

@@ -669,17 +669,7 @@ async fn the_approval_queue_and_trading_state_through_the_api() {
     .await
     .unwrap();
     assert_eq!(r.status(), 204);
-    let state: Value = call(
-        reqwest::Method::GET,
-        "/api/trading-state",
-        &admin_auth,
-        None,
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let state: Value = get_json("/api/trading-state", &admin_auth).await;
     assert_eq!(state["state"], "HALTED");
     assert_eq!(state["state_reason"], "going on holiday");
     assert_eq!(state["state_changed_by"], "admin");
@@ -694,17 +684,7 @@ async fn the_approval_queue_and_trading_state_through_the_api() {
     .await
     .unwrap();
     assert_eq!(r.status(), 204);
-    let state: Value = call(
-        reqwest::Method::GET,
-        "/api/trading-state",
-        &admin_auth,
-        None,
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let state: Value = get_json("/api/trading-state", &admin_auth).await;
     assert_eq!(state["state"], "ACTIVE");
     let p = run.proc;
     let _ = tokio::task::spawn_blocking(move || p.stop()).await.unwrap();

@@ -15,7 +15,6 @@ use support::*;
 
 use std::time::{Duration, Instant};
 
-use boz_common::ports::ApiToken;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -138,23 +137,13 @@ impl Sweep {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_endpoint_refuses_strangers_forged_requests_and_other_users_and_leaks_no_secret() {
-    let token = boz_crypto::token::new_secret("boz_").unwrap();
-    let token_hash = boz_crypto::token::hash_secret(&token);
+    let mut token = String::new();
     let run = boz_run_manual(async |store| {
         add_login(store, "bob", "bob", "user", BOB_PASSWORD).await;
-        store
-            .create_token(&ApiToken {
-                id: "tok-admin".into(),
-                user_id: "local".into(),
-                name: "script".into(),
-                token_hash: token_hash.clone(),
-                created_at: chrono::Utc::now(),
-                last_used_at: None,
-            })
-            .await
-            .unwrap();
+        token = add_token(store, "tok-admin", "local").await;
     })
     .await;
+    let token_hash = boz_crypto::token::hash_secret(&token);
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

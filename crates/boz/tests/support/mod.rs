@@ -194,3 +194,20 @@ pub async fn sign_in(
         .to_string();
     (cookie, csrf)
 }
+
+/// A personal API token for `user_id` stored under `id`; the secret is returned.
+pub async fn add_token(store: &Arc<dyn Store>, id: &str, user_id: &str) -> String {
+    let token = boz_crypto::token::new_secret("boz_").unwrap();
+    store
+        .create_token(&boz_common::ports::ApiToken {
+            id: id.into(),
+            user_id: user_id.into(),
+            name: "script".into(),
+            token_hash: boz_crypto::token::hash_secret(&token),
+            created_at: chrono::Utc::now(),
+            last_used_at: None,
+        })
+        .await
+        .unwrap();
+    token
+}
