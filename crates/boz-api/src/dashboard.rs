@@ -36,7 +36,7 @@ use sha2::{Digest, Sha256};
 
 use crate::ApiState;
 use crate::auth::{Authed, Via};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::performance::performance_of;
 use crate::trading::{market_events, queue_items};
 
@@ -589,7 +589,11 @@ pub async fn asset(Path(name): Path<String>) -> Response {
 // ------------------------------------------------------------------------------ live updates
 
 /// A digest of what a live page shows, per topic.
-async fn fingerprints(state: &ApiState, user_id: &str) -> Result<[String; 3], ApiError> {
+async fn fingerprints(
+    state: &ApiState,
+    user_id: &str,
+    cities: &[CityCode],
+) -> Result<[String; 3], ApiError> {
     fn digest(v: &Value) -> String {
         hex::encode(Sha256::digest(v.to_string().as_bytes()))
     }
@@ -619,25 +623,14 @@ async fn fingerprints(state: &ApiState, user_id: &str) -> Result<[String; 3], Ap
             ])
         })
         .collect();
-    let user = state.store.get_user(user_id).await?;
     let now = state.clock.now();
     let mut prices = Vec::new();
-    for city in user
-        .settings
-        .get("cities")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
-        let Ok(code) = CityCode::parse(city) else {
-            continue;
-        };
+    for code in cities {
         let Some(c) = code.city() else { continue };
         let today = c.climate_date(now);
         let snaps = state
             .store
-            .latest_market_snapshots(&code, today, today + chrono::Duration::days(2))
+            .latest_market_snapshots(code, today, today + chrono::Duration::days(2))
             .await?;
         for s in snaps {
             prices.push(json!([s.ticker, s.yes_bid, s.yes_ask, s.last_price]));
@@ -657,19 +650,36 @@ const TOPICS: [&str; 3] = ["queue", "trades", "prices"];
 pub async fn events(
     State(state): State<ApiState>,
     authed: Authed,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let user_id = authed.user_id;
+    // the user's cities, read once: a page that changes them is left, and its stream with it
+    let user = state.store.get_user(&user_id).await?;
+    let cities: Vec<CityCode> = user
+        .settings
+        .get("cities")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter_map(|c| CityCode::parse(c).ok())
+        .collect();
     let stream = futures::stream::unfold(
-        (state, user_id, None::<[String; 3]>, Vec::<Event>::new()),
-        |(state, user_id, mut last, mut ready)| async move {
+        (
+            state,
+            user_id,
+            cities,
+            None::<[String; 3]>,
+            Vec::<Event>::new(),
+        ),
+        |(state, user_id, cities, mut last, mut ready)| async move {
             loop {
                 if let Some(e) = ready.pop() {
-                    return Some((Ok(e), (state, user_id, last, ready)));
+                    return Some((Ok(e), (state, user_id, cities, last, ready)));
                 }
                 if last.is_some() {
                     tokio::time::sleep(EVENT_POLL).await;
                 }
-                match fingerprints(&state, &user_id).await {
+                match fingerprints(&state, &user_id, &cities).await {
                     Ok(now) => {
                         if let Some(before) = &last {
                             for (i, topic) in TOPICS.iter().enumerate() {
@@ -696,5 +706,5 @@ pub async fn events(
             }
         },
     );
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

@@ -13,7 +13,7 @@
 //! Money is summed exactly (`Dollars`, sent as JSON numbers like every amount of the seed's
 //! schemas); the scores are statistics and use `f64`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -21,6 +21,7 @@ use boz_common::money::Dollars;
 use boz_common::ports::{StoredTrade, TradeFilter};
 use boz_common::status::TradeStatus;
 use boz_common::{BozError, CityCode};
+use boz_trading::risk::trading_day;
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 
@@ -167,29 +168,25 @@ async fn all_trades(
     }
 }
 
-/// The fees paid on each trade's orders (orders are kept by trading day: the days around each
-/// trade's creation are read).
+/// The fees paid on each trade's orders, in one read: an order is kept under the trading day it
+/// was placed, which is the trade's own or, for a trade approved later, the next one.
 async fn fees_by_trade(
     state: &ApiState,
     user_id: &str,
     trades: &[StoredTrade],
 ) -> ApiResult<HashMap<String, Dollars>> {
-    let days: BTreeSet<NaiveDate> = trades
-        .iter()
-        .flat_map(|t| {
-            let d = t.record.created_at.date_naive();
-            [d - Duration::days(1), d, d + Duration::days(1)]
-        })
-        .collect();
-    let mut seen = BTreeSet::new();
+    let days = trades.iter().map(|t| trading_day(t.record.created_at));
+    let (Some(from), Some(to)) = (days.clone().min(), days.max()) else {
+        return Ok(HashMap::new());
+    };
     let mut fees: HashMap<String, Dollars> = HashMap::new();
-    for day in days {
-        for o in state.store.user_orders(user_id, day).await? {
-            if seen.insert(o.request.client_order_id.clone()) {
-                let f = fees.entry(o.trade_id.clone()).or_insert(Dollars::ZERO);
-                *f = f.checked_add(o.fees).map_err(money)?;
-            }
-        }
+    for o in state
+        .store
+        .user_orders_between(user_id, from, to + Duration::days(1))
+        .await?
+    {
+        let f = fees.entry(o.trade_id.clone()).or_insert(Dollars::ZERO);
+        *f = f.checked_add(o.fees).map_err(money)?;
     }
     Ok(fees)
 }

@@ -627,6 +627,15 @@ pub trait OrderRepo: Send + Sync {
         &self,
         user_id: &str,
         day: NaiveDate,
+    ) -> Result<Vec<OrderRecord>, BozError> {
+        self.user_orders_between(user_id, day, day).await
+    }
+    /// A user's orders of the trading days `from..=to`, oldest first.
+    async fn user_orders_between(
+        &self,
+        user_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
     ) -> Result<Vec<OrderRecord>, BozError>;
 }
 

@@ -506,13 +506,19 @@ macro_rules! impl_trading_repositories {
                     .collect()
             }
 
-            async fn user_orders(&self, user_id: &str, day: NaiveDate) -> Result<Vec<OrderRecord>, BozError> {
+            async fn user_orders_between(
+                &self,
+                user_id: &str,
+                from: NaiveDate,
+                to: NaiveDate,
+            ) -> Result<Vec<OrderRecord>, BozError> {
                 sqlx::query(
-                    "SELECT * FROM orders WHERE user_id = $1 AND trading_day = $2 \
-                     ORDER BY created_at, client_order_id",
+                    "SELECT * FROM orders WHERE user_id = $1 AND trading_day >= $2 \
+                     AND trading_day <= $3 ORDER BY created_at, client_order_id",
                 )
                 .bind(user_id)
-                .bind(day)
+                .bind(from)
+                .bind(to)
                 .fetch_all(&self.read)
                 .await
                 .map_err(|e| db_error("list orders", e))?

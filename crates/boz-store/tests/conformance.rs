@@ -1144,6 +1144,20 @@ async fn orders_hold_exposure_and_fills_execute_the_trade(db: &Database) {
         1
     );
     assert_eq!(s.user_orders("u1", today).await.unwrap().len(), 2);
+    let yesterday = today - chrono::Duration::days(1);
+    assert_eq!(
+        s.user_orders_between("u1", yesterday, today)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        s.user_orders_between("u1", yesterday, yesterday)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // the event cap counts what the event's orders filled or still hold
     let capped = ExposureLimits {
         daily: money("100.00"),
