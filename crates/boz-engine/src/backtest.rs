@@ -99,10 +99,6 @@ impl Tape {
         Tape(by)
     }
 
-    pub fn markets(&self) -> usize {
-        self.0.len()
-    }
-
     /// The conservative quote of `ticker` at `at` from the trades in `(at - window, at]`.
     pub fn quote(&self, ticker: &str, at: DateTime<Utc>, window: Duration) -> Option<Quote> {
         let trades = self.0.get(ticker)?;
@@ -440,14 +436,15 @@ pub async fn run_city(
                 close_time: None,
                 fees: FeeSchedule::WEATHER,
             };
-            let status = accounts.on(trading_day(at)).clone();
-            let assessment = assess(&status, &opts.settings, at);
-            if let Some((state, reason)) = assessment.transition {
-                report.state_changes.push((at, state, reason.clone()));
-                let s = accounts.on(trading_day(at));
-                s.state = state;
-                s.state_reason = Some(reason);
+            let today = accounts.on(trading_day(at));
+            let assessment = assess(today, &opts.settings, at);
+            if let Some((state, reason)) = &assessment.transition {
+                report.state_changes.push((at, *state, reason.clone()));
+                today.state = *state;
+                today.state_reason = Some(reason.clone());
             }
+            // judged on the state after the risk engine's change, as live (the gate re-reads it)
+            let status = today.clone();
             let judge = Judge {
                 config: &opts.trading,
                 now: at,
