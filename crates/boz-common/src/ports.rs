@@ -334,6 +334,24 @@ impl MarketSnapshot {
     }
 }
 
+/// One trade printed on a market (Kalshi's public trade list), kept so a backtest can rebuild
+/// the book conservatively from what actually traded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarketTrade {
+    /// Kalshi's id: a repeated download of the same trade adds nothing.
+    pub trade_id: String,
+    pub city: CityCode,
+    pub event_date: NaiveDate,
+    pub ticker: String,
+    pub created_time: DateTime<Utc>,
+    pub yes_price: Price,
+    pub count: Count,
+    /// The side the taker bought ("yes" or "no"), when reported.
+    pub taker_side: Option<String>,
+    /// Where it came from: "kalshi-trades" (live list) or "kalshi-historical-trades".
+    pub source: String,
+}
+
 #[async_trait]
 pub trait MarketSnapshotRepo: Send + Sync {
     /// Stores snapshots in one transaction (a repeat of ticker, time and source is skipped);
@@ -354,6 +372,16 @@ pub trait MarketSnapshotRepo: Send + Sync {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<MarketSnapshot>, BozError>;
+    /// Stores market trades in one transaction (a trade id already stored is skipped); returns
+    /// how many were new.
+    async fn insert_market_trades(&self, batch: &[MarketTrade]) -> Result<u64, BozError>;
+    /// The trades of a city's markets for events dated `from..=to`, by ticker and time.
+    async fn market_trades_between(
+        &self,
+        city: &CityCode,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<MarketTrade>, BozError>;
 }
 
 #[async_trait]

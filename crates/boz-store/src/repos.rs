@@ -11,7 +11,7 @@ macro_rules! impl_repositories {
         use boz_common::city::CityCode;
         use boz_common::error::BozError;
         use boz_common::ports::{
-            Inserted, LogFilter, LogRecord, LogRepo, LogSink, MarketSnapshot, MarketSnapshotRepo,
+            Inserted, LogFilter, LogRecord, LogRepo, LogSink, MarketSnapshot, MarketSnapshotRepo, MarketTrade,
             PredictionRepo, SettlementRepo,
             SettlementRow, Store, StoredForecast, StoredPrediction, StoredTrade, StoredUser,
             TradeFilter, TradeRepo, TradeSettlement, UserRepo, WeatherRepo,
@@ -762,6 +762,24 @@ macro_rules! impl_repositories {
             })
         }
 
+        fn market_trade_from_row(row: &DbRow) -> Result<MarketTrade, BozError> {
+            let money = |name: &str| -> Result<rust_decimal::Decimal, BozError> {
+                get_opt_money(row, name)?.ok_or_else(|| invalid_row(name, "missing"))
+            };
+            Ok(MarketTrade {
+                trade_id: col(row, "trade_id")?,
+                city: city_col(row, "city")?,
+                event_date: col(row, "event_date")?,
+                ticker: col(row, "ticker")?,
+                created_time: col(row, "created_time")?,
+                yes_price: Price::new(money("yes_price")?)
+                    .map_err(|e| invalid_row("yes_price", e))?,
+                count: Count::new(money("count")?).map_err(|e| invalid_row("count", e))?,
+                taker_side: col(row, "taker_side")?,
+                source: col(row, "source")?,
+            })
+        }
+
         #[async_trait]
         impl MarketSnapshotRepo for $store {
             async fn insert_market_snapshots(
@@ -836,6 +854,50 @@ macro_rules! impl_repositories {
                 // several sources recorded at the same instant: the first
                 rows.dedup_by(|b, a| a.ticker == b.ticker);
                 Ok(rows)
+            }
+
+            async fn insert_market_trades(&self, batch: &[MarketTrade]) -> Result<u64, BozError> {
+                let mut tx = self.write.begin().await.map_err(|e| db_error("begin", e))?;
+                let mut new = 0;
+                for t in batch {
+                    new += sqlx::query(
+                        "INSERT INTO market_trades (trade_id, city, event_date, ticker, \
+                         created_time, yes_price, count, taker_side, source) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                         ON CONFLICT (trade_id) DO NOTHING",
+                    )
+                    .bind(&t.trade_id)
+                    .bind(t.city.as_str())
+                    .bind(t.event_date)
+                    .bind(&t.ticker)
+                    .bind(t.created_time)
+                    .bind(bind_money(t.yes_price.as_decimal()))
+                    .bind(bind_money(t.count.as_decimal()))
+                    .bind(&t.taker_side)
+                    .bind(&t.source)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_error("insert market trades", e))?
+                    .rows_affected();
+                }
+                tx.commit().await.map_err(|e| db_error("commit", e))?;
+                Ok(new)
+            }
+
+            async fn market_trades_between(
+                &self,
+                city: &CityCode,
+                from: NaiveDate,
+                to: NaiveDate,
+            ) -> Result<Vec<MarketTrade>, BozError> {
+                self.by_city_and_dates(
+                    "SELECT * FROM market_trades WHERE city = $1 AND event_date >= $2 \
+                     AND event_date <= $3 ORDER BY ticker, created_time, trade_id",
+                    "list market trades",
+                    (city, from, to),
+                    market_trade_from_row,
+                )
+                .await
             }
         }
 

@@ -118,6 +118,7 @@ conformance!(
     forecasts_round_trip_without_duplicates,
     forecasts_and_settlements_by_date_range,
     market_snapshots_round_trip_exact_prices,
+    market_trades_round_trip_once_each,
     predictions_round_trip_latest_first,
     trades_round_trip_exact_money_and_filters,
     trade_status_follows_the_state_machine,
@@ -609,6 +610,76 @@ async fn market_snapshots_round_trip_exact_prices(db: &Database) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+async fn market_trades_round_trip_once_each(db: &Database) {
+    let s = db.store();
+    let trade = |id: &str, ticker: &str, at: &str, price: &str, date: &str| MarketTrade {
+        trade_id: id.into(),
+        city: nyc(),
+        event_date: day(date),
+        ticker: ticker.into(),
+        created_time: at.parse().unwrap(),
+        yes_price: Price::parse(price).unwrap(),
+        count: Count::parse("12.50").unwrap(),
+        taker_side: Some("yes".into()),
+        source: "kalshi-historical-trades".into(),
+    };
+    let batch = vec![
+        trade(
+            "t3",
+            "KXHIGHNY-26FEB17-T40",
+            "2026-02-16T20:00:00.250Z",
+            "0.0700",
+            "2026-02-17",
+        ),
+        trade(
+            "t1",
+            "KXHIGHNY-26FEB17-B40.5",
+            "2026-02-16T21:00:00Z",
+            "0.4400",
+            "2026-02-17",
+        ),
+        trade(
+            "t2",
+            "KXHIGHNY-26FEB17-B40.5",
+            "2026-02-16T20:30:00Z",
+            "0.4150",
+            "2026-02-17",
+        ),
+        trade(
+            "t4",
+            "KXHIGHNY-26FEB18-T40",
+            "2026-02-17T20:00:00Z",
+            "0.99",
+            "2026-02-18",
+        ),
+    ];
+    assert_eq!(s.insert_market_trades(&batch).await.unwrap(), 4);
+    assert_eq!(
+        s.insert_market_trades(&batch[..2]).await.unwrap(),
+        0,
+        "a trade id already stored adds nothing"
+    );
+    let got = s
+        .market_trades_between(&nyc(), day("2026-02-17"), day("2026-02-17"))
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        vec![batch[2].clone(), batch[1].clone(), batch[0].clone()],
+        "by ticker then time; exact prices, counts and sub-second times"
+    );
+    assert!(
+        s.market_trades_between(
+            &CityCode::parse("CHI").unwrap(),
+            day("2026-02-01"),
+            day("2026-02-28")
+        )
+        .await
+        .unwrap()
+        .is_empty()
     );
 }
 
