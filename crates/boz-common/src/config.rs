@@ -119,6 +119,12 @@ pub const SETTINGS: &[SettingSpec] = &[
         "Open-Meteo Previous Runs API base URL (`/v1/forecast` is appended)",
     ),
     spec(
+        "IEM_BASE_URL",
+        Some("https://mesonet.agron.iastate.edu"),
+        false,
+        "Iowa Environmental Mesonet base URL: the archive of past climate reports `boz backfill` reads",
+    ),
+    spec(
         "OPEN_METEO_API_KEY",
         None,
         true,
@@ -609,6 +615,8 @@ pub struct Settings {
     pub open_meteo_base_url: String,
     pub open_meteo_ensemble_url: String,
     pub open_meteo_previous_runs_url: String,
+    /// IEM_BASE_URL: the archive of past climate reports (`boz backfill`).
+    pub iem_base_url: String,
     pub open_meteo_api_key: Option<SecretString>,
     pub open_meteo_models: Vec<String>,
     pub open_meteo_ensemble_models: Vec<String>,
@@ -861,6 +869,7 @@ impl Settings {
         let open_meteo_base_url = v.parse("OPEN_METEO_BASE_URL", base_url)?;
         let open_meteo_ensemble_url = v.parse("OPEN_METEO_ENSEMBLE_URL", base_url)?;
         let open_meteo_previous_runs_url = v.parse("OPEN_METEO_PREVIOUS_RUNS_URL", base_url)?;
+        let iem_base_url = v.parse("IEM_BASE_URL", base_url)?;
         let open_meteo_api_key = v.optional("OPEN_METEO_API_KEY", |s| Ok(SecretString::from(s)))?;
         let open_meteo_models = v.parse("OPEN_METEO_MODELS", model_list)?;
         let open_meteo_ensemble_models = v.parse("OPEN_METEO_ENSEMBLE_MODELS", model_list)?;
@@ -1037,6 +1046,7 @@ impl Settings {
             open_meteo_base_url,
             open_meteo_ensemble_url,
             open_meteo_previous_runs_url,
+            iem_base_url,
             open_meteo_api_key,
             open_meteo_models,
             open_meteo_ensemble_models,

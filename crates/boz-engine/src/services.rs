@@ -63,6 +63,17 @@ pub fn open_meteo_client(
     ))
 }
 
+/// The client of IEM's archive of past climate reports (`boz backfill`).
+pub fn iem_client(settings: &Settings) -> Result<boz_weather::iem::IemClient> {
+    boz_weather::iem::IemClient::new(
+        &settings.iem_base_url,
+        &settings.nws_user_agent,
+        timeout(settings),
+        RetryPolicy::default(),
+    )
+    .context("IEM client")
+}
+
 /// The installation's Kalshi credentials from KALSHI_API_KEY_ID and
 /// KALSHI_PRIVATE_KEY(_PATH); none when no key id is set.
 pub fn kalshi_credentials(settings: &Settings) -> Result<Option<Credentials>> {

@@ -113,6 +113,20 @@ impl HttpJson {
         url: &str,
         query: &[(&str, String)],
     ) -> Result<Value, WeatherError> {
+        let body = self.get_text(url, query).await?;
+        serde_json::from_str(&body).map_err(|e| WeatherError::Malformed {
+            service: self.service,
+            path: path_of(url),
+            reason: format!("not JSON: {e}"),
+        })
+    }
+
+    /// GETs `url` with `query` and returns the body as text, retrying transient failures.
+    pub async fn get_text(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+    ) -> Result<String, WeatherError> {
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.retry.min_delay)
             .with_max_delay(self.retry.max_delay)
@@ -128,7 +142,7 @@ impl HttpJson {
             .await
     }
 
-    async fn once(&self, url: &str, query: &[(&str, String)]) -> Result<Value, WeatherError> {
+    async fn once(&self, url: &str, query: &[(&str, String)]) -> Result<String, WeatherError> {
         let service = self.service;
         let path = path_of(url);
         if let Some(l) = &self.limiter {
@@ -182,11 +196,7 @@ impl HttpJson {
                 detail: text("detail"),
             });
         }
-        serde_json::from_str(&body).map_err(|e| WeatherError::Malformed {
-            service,
-            path,
-            reason: format!("not JSON: {e}"),
-        })
+        Ok(body)
     }
 }
 

@@ -7,11 +7,13 @@
 //! - [`nws`]: `/points` grid resolution (cached, re-resolved on 404), raw gridpoint data, the
 //!   12-hour and hourly forecasts, station observations (running maximum), staleness;
 //! - [`openmeteo`]: deterministic models, ensembles, Previous Runs (as-of forecasts);
+//! - [`iem`]: the IEM archive of past climate reports (CLI), for backfill;
 //! - [`http`]: timeouts, the shared NWS rate limiter, retries on transient failures only;
 //! - [`service`]: all sources for all cities, concurrently with a bound, with per-source health.
 
 pub mod error;
 pub mod http;
+pub mod iem;
 pub mod nws;
 pub mod openmeteo;
 pub mod service;

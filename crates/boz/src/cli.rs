@@ -132,14 +132,20 @@ pub enum Command {
         /// forecasts as fetched, settled highs) instead of importing --data.
         #[arg(long)]
         recorded: bool,
+        /// With --recorded, the book at each decision: `quotes` (recorded bids and asks, such as
+        /// backfilled candlesticks) or `trades` (rebuilt conservatively from the recorded
+        /// trades, as with --data).
+        #[arg(long, value_enum, default_value = "quotes")]
+        book: crate::commands::backtest::BookSource,
         /// Run every combination of these values and print one row each (repeatable):
         /// `min-ev=0.03,0.05,0.08`, `kelly=0.1,0.25`, `min-price=0.05,0.10`,
         /// `decision-hour=12,16,20`.
         #[arg(long = "sweep")]
         sweeps: Vec<String>,
     },
-    /// Download history for backtests into the tables the backtest reads. So far: Open-Meteo
-    /// as-of forecasts (Previous Runs API) at each decision time. Resumable and rate-limited.
+    /// Download history for backtests into the tables the backtest reads: Open-Meteo as-of
+    /// forecasts at each decision time, NWS climate reports (IEM's archive), and Kalshi's
+    /// markets, hourly candlesticks, trades and settled values. Resumable and rate-limited.
     Backfill {
         /// First climate date.
         #[arg(long)]
@@ -150,6 +156,9 @@ pub enum Command {
         /// Only this city (repeatable); default: every configured city.
         #[arg(long = "city")]
         cities: Vec<String>,
+        /// What to download (repeatable or comma-separated); default: all three.
+        #[arg(long = "source", value_enum, value_delimiter = ',')]
+        sources: Vec<crate::commands::backfill::Source>,
         /// Open-Meteo model (repeatable); default: OPEN_METEO_MODELS.
         #[arg(long = "model")]
         models: Vec<String>,

@@ -86,9 +86,11 @@ fn main() -> ExitCode {
                 model,
                 sweeps,
                 recorded,
+                book,
             } => {
                 commands::backtest::backtest(&commands::backtest::Args {
                     recorded,
+                    book,
                     sweeps: &sweeps,
                     model: if model == "original" {
                         boz_engine::backtest::Model::Original
@@ -112,6 +114,7 @@ fn main() -> ExitCode {
                 from,
                 to,
                 cities,
+                sources,
                 models,
                 decision_hour,
                 days_before,
@@ -122,6 +125,7 @@ fn main() -> ExitCode {
                     codes: &cities,
                     from,
                     to,
+                    sources: &sources,
                     models: &models,
                     hours: &decision_hour,
                     days_before,

@@ -33,11 +33,21 @@ use serde::Serialize;
 use crate::commands::history::{self, Recording};
 use crate::setup;
 
+/// Where a `--recorded` backtest's book comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BookSource {
+    /// Recorded quotes: market snapshots with both a bid and an ask.
+    Quotes,
+    /// Recorded trades (`market_trades`), rebuilt into a book conservatively.
+    Trades,
+}
+
 pub struct Args<'a> {
     pub model: Model,
     /// Use the configured database's own recordings (market snapshots with bid and ask,
     /// forecasts as fetched, settled highs) instead of importing `data`.
     pub recorded: bool,
+    pub book: BookSource,
     /// `NAME=V1,V2,...` (min-ev, kelly, min-price, decision-hour): every combination is run.
     pub sweeps: &'a [String],
     pub codes: &'a [String],
@@ -181,8 +191,8 @@ pub async fn backtest(a: &Args<'_>) -> Result<()> {
     let mut recorded = Vec::new();
     for city in &cities {
         if a.recorded {
-            let (events, quotes) = own_recordings(&store, city, a.from, a.to).await?;
-            recorded.push((city.clone(), events, Books::Quotes(quotes)));
+            let (events, books) = own_recordings(&store, city, a.from, a.to, a.book).await?;
+            recorded.push((city.clone(), events, books));
         } else {
             let (_, rec) = history::import_city(&store, city, &import).await?;
             recorded.push((city.clone(), events(&rec), Books::Trades(tape(&rec)?)));
@@ -251,14 +261,16 @@ pub async fn backtest(a: &Args<'_>) -> Result<()> {
 /// before depth was recorded).
 pub const SIZE_UNKNOWN: u32 = 10;
 
-/// The events, settled highs and quotes the running system recorded for a city (market
-/// snapshots with both a bid and an ask, at their time; sizes from their depth when recorded).
+/// The events, settled highs and book the running system recorded (or `boz backfill`
+/// downloaded) for a city: quotes are market snapshots with both a bid and an ask, at their
+/// time, sized from their depth when recorded; trades are `market_trades`.
 async fn own_recordings(
     store: &std::sync::Arc<dyn boz_common::ports::Store>,
     city: &boz_common::city::City,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<(Vec<RecordedEvent>, QuoteLog)> {
+    book: BookSource,
+) -> Result<(Vec<RecordedEvent>, Books)> {
     let code = city.code();
     let snaps = store.market_snapshots_between(&code, from, to).await?;
     let settled: std::collections::BTreeMap<NaiveDate, i32> = store
@@ -311,7 +323,26 @@ async fn own_recordings(
             )
         });
     }
-    Ok((events, QuoteLog::new(quotes)))
+    let books = match book {
+        BookSource::Quotes => Books::Quotes(QuoteLog::new(quotes)),
+        BookSource::Trades => Books::Trades(Tape::new(
+            store
+                .market_trades_between(&code, from, to)
+                .await?
+                .into_iter()
+                .map(|t| {
+                    (
+                        t.ticker,
+                        TapeTrade {
+                            at: t.created_time,
+                            yes_price: t.yes_price,
+                            count: t.count,
+                        },
+                    )
+                }),
+        )),
+    };
+    Ok((events, books))
 }
 
 /// `report.json` and `report.html` (the charts drawn by the vendored uPlot, inlined: the page
