@@ -125,6 +125,23 @@ pub fn candles_from_api(path: &str, response: &Value) -> Result<Vec<CandleQuote>
     Ok(out)
 }
 
+/// A market's last traded price and volume as its listing gives them (`last_price_dollars` /
+/// `volume_fp`, or the legacy cents and count); `None` where absent, or no trade.
+pub fn listing_totals(
+    path: &str,
+    market: &Value,
+) -> Result<(Option<Price>, Option<Count>), KalshiError> {
+    let last = quote(
+        decimal(market, "last_price", "_dollars", true, path)?,
+        "last_price",
+        path,
+    )?;
+    let volume = decimal(market, "volume", "_fp", false, path)?
+        .map(|d| Count::new(d).map_err(|e| bad(path, format!("volume {d}: {e}"))))
+        .transpose()?;
+    Ok((last, volume))
+}
+
 /// One element of a `.../trades` list.
 pub fn trade_from_api(path: &str, t: &Value) -> Result<PrintedTrade, KalshiError> {
     let text = |name: &str| -> Result<String, KalshiError> {
@@ -221,6 +238,24 @@ mod tests {
         .unwrap();
         assert_eq!(legacy.yes_price, Price::parse("0.41").unwrap());
         assert_eq!(legacy.count, Count::parse("4").unwrap());
+        assert_eq!(
+            listing_totals("/m", &json!({"last_price": 1, "volume": 136})).unwrap(),
+            (
+                Some(Price::parse("0.01").unwrap()),
+                Some(Count::parse("136").unwrap())
+            )
+        );
+        assert_eq!(
+            listing_totals(
+                "/m",
+                &json!({"last_price_dollars": "0.9900", "volume_fp": "5.00"})
+            )
+            .unwrap(),
+            (
+                Some(Price::parse("0.99").unwrap()),
+                Some(Count::parse("5").unwrap())
+            )
+        );
         for (bad_trade, says) in [
             (json!({"ticker": "T"}), "without trade_id"),
             (

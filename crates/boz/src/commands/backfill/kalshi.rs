@@ -15,9 +15,11 @@
 //!   expiration_value`): what paid. A climate-report high stored before that differs is replaced
 //!   and the disagreement printed.
 //!
-//! A market whose candlesticks are stored is done: a second run does not ask for it again. Its
-//! trades are stored before its candlesticks, so an interrupted market is fetched again whole
-//! (trades already stored are skipped by id).
+//! - Totals: at the market's close, a snapshot with its last price and volume from the listing
+//!   (source `kalshi-market-close`, no quote), stored with the candlesticks in one transaction
+//!   after the trades: a market with that row is done and a second run does not ask for it
+//!   again; an interrupted market is fetched again whole (trades already stored are skipped by
+//!   id).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -25,7 +27,7 @@ use anyhow::{Context, Result};
 use boz_common::city::City;
 use boz_common::ports::{MarketSnapshot, MarketTrade, SettlementRow};
 use boz_kalshi::WeatherEvent;
-use boz_kalshi::history::{candles_from_api, trade_from_api};
+use boz_kalshi::history::{candles_from_api, listing_totals, trade_from_api};
 use boz_kalshi::market::{event_from_api, settled_high};
 use boz_kalshi::rest::KalshiClient;
 use chrono::{DateTime, Duration, Utc};
@@ -33,8 +35,11 @@ use serde_json::{Value, json};
 
 use super::Run;
 
-/// The snapshot source of backfilled candlesticks (also the mark of a market done).
+/// The snapshot source of backfilled candlesticks.
 pub const CANDLES: &str = "kalshi-candlesticks";
+/// The snapshot source of a market's totals at its close (no quote: its last price and
+/// volume, from the listing), stored last: the mark of a market done.
+pub const CLOSED: &str = "kalshi-market-close";
 const SETTLED: &str = "Kalshi expiration_value";
 
 /// Where Kalshi splits live from historical data.
@@ -159,7 +164,7 @@ pub(super) async fn backfill(
         .market_snapshots_between(&code, run.from, run.to)
         .await?
         .into_iter()
-        .filter(|s| s.source == CANDLES)
+        .filter(|s| s.source == CLOSED)
         .map(|s| s.ticker)
         .collect();
     let total: usize = events.iter().map(|(_, ms)| ms.len()).sum();
@@ -189,7 +194,7 @@ pub(super) async fn backfill(
         }
     }
     run.say(format!(
-        "{}: Kalshi: {} events, {} markets fetched ({} already stored), {} candlesticks and {} trades stored, {} settled values stored",
+        "{}: Kalshi: {} events, {} markets fetched ({} already stored), {} market snapshots and {} trades stored, {} settled values stored",
         city.code, c.events, c.markets, c.already, c.candles, c.trades, c.settled
     ));
     if !c.skipped.is_empty() {
@@ -245,7 +250,26 @@ async fn settle(
     Ok(())
 }
 
-/// One market's candlesticks (as snapshots) and trades.
+/// A snapshot of the market with no prices yet.
+fn candles_base(city: &City, ev: &WeatherEvent, bracket: &boz_kalshi::Bracket) -> MarketSnapshot {
+    MarketSnapshot {
+        city: city.code(),
+        event_date: ev.date,
+        event_ticker: ev.event_ticker.clone(),
+        ticker: bracket.ticker.clone(),
+        lower_bound_f: bracket.lower_bound_f,
+        upper_bound_f: bracket.upper_bound_f,
+        as_of: DateTime::<Utc>::MIN_UTC,
+        yes_bid: None,
+        yes_ask: None,
+        last_price: None,
+        volume: None,
+        source: CANDLES.into(),
+        depth: None,
+    }
+}
+
+/// One market's candlesticks and closing totals (as snapshots, the totals last) and trades.
 #[allow(clippy::too_many_arguments)]
 async fn market(
     run: &Run<'_>,
@@ -282,24 +306,27 @@ async fn market(
                 .await?,
         )
     };
-    let candles = candles_from_api(&path, &response)?
+    let mut candles: Vec<MarketSnapshot> = candles_from_api(&path, &response)?
         .into_iter()
         .map(|k| MarketSnapshot {
-            city: city.code(),
-            event_date: ev.date,
-            event_ticker: ev.event_ticker.clone(),
-            ticker: ticker.to_string(),
-            lower_bound_f: bracket.lower_bound_f,
-            upper_bound_f: bracket.upper_bound_f,
             as_of: k.end,
             yes_bid: k.yes_bid,
             yes_ask: k.yes_ask,
             last_price: k.last_price,
             volume: k.volume,
-            source: CANDLES.into(),
-            depth: None,
+            ..candles_base(city, ev, bracket)
         })
         .collect();
+    let (last_price, volume) = listing_totals("markets", m)?;
+    candles.push(MarketSnapshot {
+        as_of: close,
+        yes_bid: None,
+        yes_ask: None,
+        last_price,
+        volume,
+        source: CLOSED.into(),
+        ..candles_base(city, ev, bracket)
+    });
     let query = [
         ("ticker", ticker.to_string()),
         ("min_ts", open.timestamp().to_string()),
