@@ -333,6 +333,23 @@ pub enum HistoryCommand {
         #[arg(long)]
         include_reserved: bool,
     },
+    /// Load a peer bot's top-of-book logs (jetpackjules/Kalshi-Trader `market_logs/*.csv.gz`)
+    /// into `market_snapshots` as recorded quotes, for `boz backtest --recorded`.
+    ImportBookLogs {
+        /// The directory of `market_data_<EVENT>.csv(.gz)` files.
+        #[arg(
+            long,
+            default_value = "../shared/data/peers/jetpackjules-kalshi-trader/market_logs"
+        )]
+        dir: std::path::PathBuf,
+        /// The zone of the logs' timestamps (they carry none; these were written in US Pacific
+        /// time, see the README).
+        #[arg(long, default_value = "America/Los_Angeles")]
+        zone: String,
+        /// Also import the reserved acceptance window (for the acceptance run only).
+        #[arg(long)]
+        include_reserved: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

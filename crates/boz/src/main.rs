@@ -147,6 +147,18 @@ fn main() -> ExitCode {
                 };
                 commands::history::import(&cities, &opts).await
             }
+            Command::History(HistoryCommand::ImportBookLogs {
+                dir,
+                zone,
+                include_reserved,
+            }) => {
+                commands::book_logs::import(&commands::book_logs::Args {
+                    dir: &dir,
+                    zone: &zone,
+                    include_reserved,
+                })
+                .await
+            }
             Command::Signals { user, cities, json } => {
                 commands::trade::signals(&user, &cities, json).await
             }

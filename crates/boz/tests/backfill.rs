@@ -673,7 +673,10 @@ async fn a_malformed_kalshi_answer_stops_by_name_and_leaves_no_half_market() {
     );
     assert!(trades.iter().all(|t| t.ticker != broken));
     // the markets before it are whole: their trades and their closing row
-    assert!(!snaps.is_empty(), "markets listed before the broken one were stored");
+    assert!(
+        !snaps.is_empty(),
+        "markets listed before the broken one were stored"
+    );
     for s in &snaps {
         assert_eq!(
             trades.iter().filter(|t| t.ticker == s.ticker).count(),

@@ -576,3 +576,155 @@ async fn several_decisions_a_day_each_see_only_their_own_past() {
         );
     }
 }
+
+/// A real top-of-book log (jetpackjules/Kalshi-Trader, the 2026-01-04 New York event) imported
+/// in Pacific time, backtested as recorded quotes; a malformed log is refused by row and
+/// column and stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_book_logs_import_as_quotes_the_backtest_trades_against() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let name = "market_data_KXHIGHNY-26JAN04.csv.gz";
+    std::fs::copy(
+        format!("{SHARED}/peers/jetpackjules-kalshi-trader/market_logs/{name}"),
+        logs.join(name),
+    )
+    .unwrap();
+    let env = [("DATABASE_URL", "sqlite://boz.sqlite")];
+    let logs_arg = logs.to_str().unwrap();
+    let import = ["history", "import-book-logs", "--dir", logs_arg];
+    let out = boz(dir.path(), &env, &import);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("1 files, 6947 rows read in America/Los_Angeles; 6947 quotes"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("NYC: 1 events, 6947 quotes"), "{stdout}");
+    let again = boz(dir.path(), &env, &import);
+    assert!(
+        text(&again.stdout).contains("6947 quotes, 0 new"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    let db = Database::open(&DatabaseUrl::Sqlite {
+        path: dir.path().join("boz.sqlite"),
+    })
+    .await
+    .unwrap();
+    let store = db.store();
+    let date = NaiveDate::from_ymd_opt(2026, 1, 4).unwrap();
+    let snaps = store
+        .market_snapshots_between(&nyc().code(), date, date)
+        .await
+        .unwrap();
+    let stored = snaps.len();
+    // the first row, "2026-01-03T07:01:44.485615,KXHIGHNY-26JAN04-B33.5,20,60,80,40": 07:01 PST
+    let first = snaps
+        .iter()
+        .find(|s| s.ticker == "KXHIGHNY-26JAN04-B33.5")
+        .unwrap();
+    assert_eq!(
+        first.as_of,
+        "2026-01-03T15:01:44.485615Z"
+            .parse::<DateTime<Utc>>()
+            .unwrap()
+    );
+    assert_eq!(
+        (first.lower_bound_f, first.upper_bound_f),
+        (Some(33), Some(34))
+    );
+    assert_eq!(first.yes_bid, Some(Price::parse("0.20").unwrap()));
+    assert_eq!(first.yes_ask, Some(Price::parse("0.40").unwrap()));
+    assert_eq!(first.source, "jetpackjules-book-log");
+    let tickers: std::collections::BTreeSet<&str> =
+        snaps.iter().map(|s| s.ticker.as_str()).collect();
+    assert_eq!(tickers.len(), 6, "the whole ladder");
+    // the day's settled high (the Central Park CLI of 2026-01-04: 35 °F)
+    store
+        .upsert_settlement(&SettlementRow {
+            city: nyc().code(),
+            settlement_date: date,
+            actual_high_f: 35.0,
+            source: "NWS CLI final".into(),
+            raw_report: json!({"product_id": "202601050628-KOKX-CDUS41-CLINYC"}),
+            fetched_at: Utc::now(),
+        })
+        .await
+        .unwrap();
+    db.close().await;
+
+    let bt = boz(
+        dir.path(),
+        &env,
+        &[
+            "backtest",
+            "--recorded",
+            "--city",
+            "NYC",
+            "--from",
+            "2026-01-04",
+            "--to",
+            "2026-01-04",
+            "--window-minutes",
+            "1440",
+            "--json",
+        ],
+    );
+    assert!(bt.status.success(), "{}", text(&bt.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&bt.stdout).unwrap();
+    let market = &report["cities"][0]["scores"]["1d 20h"]["market"];
+    assert_eq!(market["events"], 1, "{report}");
+    assert!(market["rps"].as_f64().unwrap() > 0.0, "{report}");
+
+    // a malformed log: refused by file, row and column, nothing stored
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::write(
+        bad.join("market_data_KXHIGHNY-26JAN05.csv"),
+        "timestamp,market_ticker,best_yes_bid,best_no_bid,implied_no_ask,implied_yes_ask\n\
+         2026-01-04T07:01:44,KXHIGHNY-26JAN05-B33.5,20,60,80,40\n\
+         2026-01-04T07:02:44,KXHIGHNY-26JAN05-B33.5,20,sixty,80,40\n",
+    )
+    .unwrap();
+    let out = boz(
+        dir.path(),
+        &env,
+        &[
+            "history",
+            "import-book-logs",
+            "--dir",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("market_data_KXHIGHNY-26JAN05.csv row 2, column best_no_bid"),
+        "{err}"
+    );
+    let db = Database::open(&DatabaseUrl::Sqlite {
+        path: dir.path().join("boz.sqlite"),
+    })
+    .await
+    .unwrap();
+    let jan5 = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+    assert!(
+        db.store()
+            .market_snapshots_between(&nyc().code(), jan5, jan5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        db.store()
+            .market_snapshots_between(&nyc().code(), date, date)
+            .await
+            .unwrap()
+            .len(),
+        stored
+    );
+    db.close().await;
+}

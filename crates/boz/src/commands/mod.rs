@@ -2,6 +2,7 @@
 
 pub mod backfill;
 pub mod backtest;
+pub mod book_logs;
 pub mod config;
 pub mod db;
 pub mod history;
