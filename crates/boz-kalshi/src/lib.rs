@@ -2,8 +2,8 @@
 //! a Kalshi daily-high event into one city's climate day and its brackets with exact whole-degree
 //! semantics; order books ([`book`]); market history for backtests ([`history`]: candlesticks and
 //! printed trades); the paper exchange ([`paper`]); and the core of the REST
-//! client ([`rest`]). The WebSocket feed and the remaining endpoints come with the rest of the
-//! Kalshi issue.
+//! client ([`rest`]).
+//! The WebSocket feed is in [`ws`].
 //!
 //! Log tag: MARKET. May depend on: layer L0 (`boz-common`) and external crates (layer L1).
 
