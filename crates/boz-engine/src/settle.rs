@@ -56,15 +56,8 @@ pub async fn settle(
                 continue;
             }
         };
-        let issued: Vec<Issued> = products
-            .into_iter()
-            .map(|p| Issued {
-                id: p.id,
-                issued_at: p.issued_at,
-                text: p.text,
-            })
-            .collect();
-        let (reads, errors) = read_products(&issued);
+        let products = issued(products);
+        let (reads, errors) = read_products(&products);
         for e in errors {
             tracing::warn!(target: "SETTLE", city = %city.code, error = %e, "unreadable climate report");
             report
@@ -84,7 +77,7 @@ pub async fn settle(
                     .push(format!("{} {d}: no final climate report yet", city.code));
                 continue;
             };
-            store_high(&svc.store, city, &high, &issued, now, &mut report.lines).await?;
+            store_high(&svc.store, city, &high, &products, now, &mut report.lines).await?;
             report.settled_days.push((city.code.to_string(), d));
             settle_trades(
                 &svc.store,
@@ -280,4 +273,16 @@ async fn settle_trades(
         }
     }
     Ok(())
+}
+
+/// Climate products as fetched, in the form the settlement reader takes.
+pub fn issued(products: Vec<boz_weather::nws::ClimateProduct>) -> Vec<Issued> {
+    products
+        .into_iter()
+        .map(|p| Issued {
+            id: p.id,
+            issued_at: p.issued_at,
+            text: p.text,
+        })
+        .collect()
 }

@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use anyhow::{Context, Result};
 use boz_common::city::City;
 use boz_common::ports::SettlementRow;
-use boz_settle::settlement::{Issued, day_high, read_products};
+use boz_settle::settlement::{day_high, read_products};
 use boz_weather::iem::IemClient;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use serde_json::json;
@@ -86,15 +86,7 @@ pub(super) async fn backfill(run: &Run<'_>, client: &IemClient, city: &City) -> 
                     start.format("%Y-%m")
                 )
             })?;
-        let issued: Vec<Issued> = got
-            .into_iter()
-            .map(|p| Issued {
-                id: p.id,
-                issued_at: p.issued_at,
-                text: p.text,
-            })
-            .collect();
-        let (read, errors) = read_products(&issued);
+        let (read, errors) = read_products(&boz_engine::settle::issued(got));
         reads.extend(read);
         unread.extend(errors);
         run.bar.inc(1);
