@@ -159,6 +159,7 @@ fn migrations_round_trip(dir: &Path, url: &str) {
     assert!(text(&out.stdout).contains("Applied migration 5."));
     assert!(text(&out.stdout).contains("Applied migration 6."));
     assert!(text(&out.stdout).contains("Applied migration 7."));
+    assert!(text(&out.stdout).contains("Applied migration 8."));
     let out = boz(dir, &env, &["db", "migrate"]);
     assert!(
         text(&out.stdout).contains("Database is up to date"),
@@ -167,6 +168,14 @@ fn migrations_round_trip(dir: &Path, url: &str) {
     let out = boz(dir, &env, &["db", "status"]);
     assert!(
         text(&out.stdout).contains("1  applied  initial"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = boz(dir, &env, &["db", "revert"]);
+    assert!(text(&out.stdout).contains("Reverted migration 8."));
+    let out = boz(dir, &env, &["db", "status"]);
+    assert!(
+        text(&out.stdout).contains("8  pending  market trades"),
         "{}",
         text(&out.stdout)
     );
