@@ -137,6 +137,10 @@ pub enum Command {
         /// trades, as with --data).
         #[arg(long, value_enum, default_value = "quotes")]
         book: crate::commands::backtest::BookSource,
+        /// With --recorded --book quotes, only the snapshots of this source (repeatable), e.g.
+        /// `jetpackjules-book-log`, `kalshi-candlesticks`, `kalshi-ws`; default: every source.
+        #[arg(long = "quotes-from")]
+        quotes_from: Vec<String>,
         /// Run every combination of these values and print one row each (repeatable):
         /// `min-ev=0.03,0.05,0.08`, `kelly=0.1,0.25`, `min-price=0.05,0.10`,
         /// `decision-hour=12,16,20`.

@@ -87,10 +87,12 @@ fn main() -> ExitCode {
                 sweeps,
                 recorded,
                 book,
+                quotes_from,
             } => {
                 commands::backtest::backtest(&commands::backtest::Args {
                     recorded,
                     book,
+                    quotes_from: &quotes_from,
                     sweeps: &sweeps,
                     model: if model == "original" {
                         boz_engine::backtest::Model::Original

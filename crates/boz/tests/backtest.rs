@@ -679,6 +679,69 @@ async fn peer_book_logs_import_as_quotes_the_backtest_trades_against() {
     assert_eq!(market["events"], 1, "{report}");
     assert!(market["rps"].as_f64().unwrap() > 0.0, "{report}");
 
+    // another recording of the same markets (a flat 1-2¢ book at the decision) is newer, so it
+    // is the book unless the quotes are limited to the logs' source
+    let db = Database::open(&DatabaseUrl::Sqlite {
+        path: dir.path().join("boz.sqlite"),
+    })
+    .await
+    .unwrap();
+    let decision = nyc().at_standard_time(
+        NaiveDate::from_ymd_opt(2026, 1, 3).unwrap(),
+        NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
+    );
+    let flat: Vec<_> = snaps
+        .iter()
+        .map(|s| (s.ticker.clone(), s.lower_bound_f, s.upper_bound_f))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|(ticker, lo, hi)| boz_common::ports::MarketSnapshot {
+            city: nyc().code(),
+            event_date: date,
+            event_ticker: "KXHIGHNY-26JAN04".into(),
+            ticker,
+            lower_bound_f: lo,
+            upper_bound_f: hi,
+            as_of: decision,
+            yes_bid: Some(Price::parse("0.01").unwrap()),
+            yes_ask: Some(Price::parse("0.02").unwrap()),
+            last_price: None,
+            volume: None,
+            source: "other-recorder".into(),
+            depth: None,
+        })
+        .collect();
+    assert_eq!(flat.len(), 6);
+    db.store().insert_market_snapshots(&flat).await.unwrap();
+    let stored = stored + flat.len();
+    db.close().await;
+    let market_of = |extra: &[&str]| {
+        let mut args = vec![
+            "backtest",
+            "--recorded",
+            "--city",
+            "NYC",
+            "--from",
+            "2026-01-04",
+            "--to",
+            "2026-01-04",
+            "--window-minutes",
+            "1440",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = boz(dir.path(), &env, &args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        r["cities"][0]["scores"]["1d 20h"]["market"].clone()
+    };
+    assert_ne!(&market_of(&[]), market, "the newer flat book is used");
+    assert_eq!(
+        &market_of(&["--quotes-from", "jetpackjules-book-log"]),
+        market,
+        "only the logs' quotes"
+    );
+
     // a malformed log: refused by file, row and column, nothing stored
     let bad = dir.path().join("bad");
     std::fs::create_dir(&bad).unwrap();

@@ -48,6 +48,8 @@ pub struct Args<'a> {
     /// forecasts as fetched, settled highs) instead of importing `data`.
     pub recorded: bool,
     pub book: BookSource,
+    /// Quotes only from these snapshot sources (empty: all).
+    pub quotes_from: &'a [String],
     /// `NAME=V1,V2,...` (min-ev, kelly, min-price, decision-hour): every combination is run.
     pub sweeps: &'a [String],
     pub codes: &'a [String],
@@ -191,7 +193,8 @@ pub async fn backtest(a: &Args<'_>) -> Result<()> {
     let mut recorded = Vec::new();
     for city in &cities {
         if a.recorded {
-            let (events, books) = own_recordings(&store, city, a.from, a.to, a.book).await?;
+            let (events, books) =
+                own_recordings(&store, city, a.from, a.to, a.book, a.quotes_from).await?;
             recorded.push((city.clone(), events, books));
         } else {
             let (_, rec) = history::import_city(&store, city, &import).await?;
@@ -270,6 +273,7 @@ async fn own_recordings(
     from: NaiveDate,
     to: NaiveDate,
     book: BookSource,
+    quotes_from: &[String],
 ) -> Result<(Vec<RecordedEvent>, Books)> {
     let code = city.code();
     let snaps = store.market_snapshots_between(&code, from, to).await?;
@@ -297,7 +301,8 @@ async fn own_recordings(
                 upper_bound_f: sn.upper_bound_f,
             });
         }
-        if let (Some(bid), Some(ask)) = (sn.yes_bid, sn.yes_ask) {
+        let wanted = quotes_from.is_empty() || quotes_from.contains(&sn.source);
+        if let (true, Some(bid), Some(ask)) = (wanted, sn.yes_bid, sn.yes_ask) {
             let size = sn
                 .depth
                 .as_ref()
