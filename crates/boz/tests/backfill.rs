@@ -558,27 +558,7 @@ async fn kalshi_history_lands_in_the_tables_the_backtest_reads() {
     );
 
     // the backtest reads them: the book rebuilt from the backfilled trades
-    let bt = boz(
-        dir.path(),
-        &env,
-        &[
-            "backtest",
-            "--recorded",
-            "--book",
-            "trades",
-            "--city",
-            "NYC",
-            "--from",
-            "2024-08-17",
-            "--to",
-            "2024-08-17",
-            "--window-minutes",
-            "1440",
-            "--json",
-        ],
-    );
-    assert!(bt.status.success(), "{}", text(&bt.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&bt.stdout).unwrap();
+    let report = backtest_day(dir.path(), &env, &["--recorded", "--book", "trades"]);
     let nyc_report = &report["cities"][0];
     assert_eq!(
         nyc_report["skipped"]["no prediction: no usable forecast source for the day: no forecast stored"],
@@ -592,27 +572,32 @@ async fn kalshi_history_lands_in_the_tables_the_backtest_reads() {
     );
     // the same trades imported from the recorded files give the same book, so the same score
     let history = format!("{SHARED}/history");
-    let imported = boz(
+    let imported = backtest_day(
         dir.path(),
         &[("DATABASE_URL", "sqlite://other.sqlite")],
-        &[
-            "backtest",
-            "--data",
-            &history,
-            "--city",
-            "NYC",
-            "--from",
-            "2024-08-17",
-            "--to",
-            "2024-08-17",
-            "--window-minutes",
-            "1440",
-            "--json",
-        ],
+        &["--data", &history],
     );
-    assert!(imported.status.success(), "{}", text(&imported.stderr));
-    let imported: serde_json::Value = serde_json::from_slice(&imported.stdout).unwrap();
     assert_eq!(&imported["cities"][0]["scores"]["1d 20h"]["market"], market);
+}
+
+/// `boz backtest` of NYC on 2024-08-17 with books from the whole day before, as JSON.
+fn backtest_day(dir: &std::path::Path, env: &[(&str, &str)], extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "backtest",
+        "--city",
+        "NYC",
+        "--from",
+        "2024-08-17",
+        "--to",
+        "2024-08-17",
+        "--window-minutes",
+        "1440",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let out = boz(dir, env, &args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

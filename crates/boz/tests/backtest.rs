@@ -656,10 +656,9 @@ async fn peer_book_logs_import_as_quotes_the_backtest_trades_against() {
         .unwrap();
     db.close().await;
 
-    let bt = boz(
-        dir.path(),
-        &env,
-        &[
+    // the market's scores of a --recorded backtest of the day
+    let market_of = |extra: &[&str]| {
+        let mut args = vec![
             "backtest",
             "--recorded",
             "--city",
@@ -671,13 +670,16 @@ async fn peer_book_logs_import_as_quotes_the_backtest_trades_against() {
             "--window-minutes",
             "1440",
             "--json",
-        ],
-    );
-    assert!(bt.status.success(), "{}", text(&bt.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&bt.stdout).unwrap();
-    let market = &report["cities"][0]["scores"]["1d 20h"]["market"];
-    assert_eq!(market["events"], 1, "{report}");
-    assert!(market["rps"].as_f64().unwrap() > 0.0, "{report}");
+        ];
+        args.extend_from_slice(extra);
+        let out = boz(dir.path(), &env, &args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        r["cities"][0]["scores"]["1d 20h"]["market"].clone()
+    };
+    let market = &market_of(&[]);
+    assert_eq!(market["events"], 1, "{market}");
+    assert!(market["rps"].as_f64().unwrap() > 0.0, "{market}");
 
     // another recording of the same markets (a flat 1-2¢ book at the decision) is newer, so it
     // is the book unless the quotes are limited to the logs' source
@@ -715,26 +717,6 @@ async fn peer_book_logs_import_as_quotes_the_backtest_trades_against() {
     db.store().insert_market_snapshots(&flat).await.unwrap();
     let stored = stored + flat.len();
     db.close().await;
-    let market_of = |extra: &[&str]| {
-        let mut args = vec![
-            "backtest",
-            "--recorded",
-            "--city",
-            "NYC",
-            "--from",
-            "2026-01-04",
-            "--to",
-            "2026-01-04",
-            "--window-minutes",
-            "1440",
-            "--json",
-        ];
-        args.extend_from_slice(extra);
-        let out = boz(dir.path(), &env, &args);
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        r["cities"][0]["scores"]["1d 20h"]["market"].clone()
-    };
     assert_ne!(&market_of(&[]), market, "the newer flat book is used");
     assert_eq!(
         &market_of(&["--quotes-from", "jetpackjules-book-log"]),
