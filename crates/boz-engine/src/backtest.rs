@@ -306,7 +306,7 @@ pub async fn run_city(
     opts: &Options,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<CityReport> {
-    let (mut days, _climatology) = day_inputs(store, city, opts.to, opts.decision).await?;
+    let (mut days, _climatology) = day_inputs(store, city, opts.to).await?;
     let by_date: BTreeMap<NaiveDate, &RecordedEvent> = events.iter().map(|e| (e.date, e)).collect();
     for d in &mut days {
         if let Some(e) = by_date.get(&d.date) {

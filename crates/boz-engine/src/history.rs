@@ -1,6 +1,6 @@
-//! Stored history as the model's input: every forecast, settled high and market snapshot of a
-//! city, grouped into climate days for training and replay (`boz score`, `boz predict` and the
-//! predict job use the same reading).
+//! Stored history as the model's input: every forecast and settled high of a city (and, for
+//! scoring the market, its market snapshots), grouped into climate days for training and replay
+//! (`boz score`, `boz predict`, the predict job and the backtest use the same reading).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -88,38 +88,30 @@ fn day(days: &mut BTreeMap<NaiveDate, DayInput>, date: NaiveDate) -> &mut DayInp
     })
 }
 
-/// Everything stored for a city up to `to`, as replay input, and the climatology of its
-/// settled highs.
+/// Every forecast and settled high stored for a city up to `to`, as replay input (what
+/// training and prediction read), and the climatology of its settled highs.
 pub async fn day_inputs(
+    store: &Arc<dyn Store>,
+    city: &City,
+    to: NaiveDate,
+) -> Result<(Vec<DayInput>, Climatology)> {
+    let (days, climatology) = read_days(store, city, to).await?;
+    Ok((days.into_values().collect(), climatology))
+}
+
+/// [`day_inputs`] with each day's ladder and market prices at its decision from the stored
+/// market snapshots, for scoring the market beside the model (`boz score`). Only this reads
+/// the snapshots: they grow by every recorded quote, and nothing else needs them.
+pub async fn day_inputs_with_market(
     store: &Arc<dyn Store>,
     city: &City,
     to: NaiveDate,
     decision: Decision,
 ) -> Result<(Vec<DayInput>, Climatology)> {
-    // before any record (and inside every backend's date range)
-    let from = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or_default();
-    let code = city.code();
-    let mut days: BTreeMap<NaiveDate, DayInput> = BTreeMap::new();
-    for f in store.forecasts_between(&code, from, to).await? {
-        let w = &f.data;
-        day(&mut days, w.date).candidates.push(Candidate {
-            source: w.source.clone(),
-            high_f: w.forecast_high_f,
-            fetched_at: w.fetched_at,
-            model_run: w.model_run_timestamp,
-            member_spread_f: w.raw_data.get("spread_f").and_then(Value::as_f64),
-        });
-    }
-    let settled = store.settlements_between(&code, from, to).await?;
-    let climatology = Climatology::new(
-        settled
-            .iter()
-            .map(|s| (s.settlement_date, s.actual_high_f.round() as i32)),
-    );
-    for s in &settled {
-        day(&mut days, s.settlement_date).actual = Some(s.actual_high_f.round() as i32);
-    }
-    let snaps = store.market_snapshots_between(&code, from, to).await?;
+    let (mut days, climatology) = read_days(store, city, to).await?;
+    let snaps = store
+        .market_snapshots_between(&city.code(), EARLIEST, to)
+        .await?;
     let mut events: BTreeMap<(NaiveDate, &str), Vec<&MarketSnapshot>> = BTreeMap::new();
     for s in &snaps {
         events
@@ -142,4 +134,39 @@ pub async fn day_inputs(
         }
     }
     Ok((days.into_values().collect(), climatology))
+}
+
+/// Before any record (and inside every backend's date range).
+const EARLIEST: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
+async fn read_days(
+    store: &Arc<dyn Store>,
+    city: &City,
+    to: NaiveDate,
+) -> Result<(BTreeMap<NaiveDate, DayInput>, Climatology)> {
+    let code = city.code();
+    let mut days: BTreeMap<NaiveDate, DayInput> = BTreeMap::new();
+    for f in store.forecasts_between(&code, EARLIEST, to).await? {
+        let w = &f.data;
+        day(&mut days, w.date).candidates.push(Candidate {
+            source: w.source.clone(),
+            high_f: w.forecast_high_f,
+            fetched_at: w.fetched_at,
+            model_run: w.model_run_timestamp,
+            member_spread_f: w.raw_data.get("spread_f").and_then(Value::as_f64),
+        });
+    }
+    let settled = store.settlements_between(&code, EARLIEST, to).await?;
+    let climatology = Climatology::new(
+        settled
+            .iter()
+            .map(|s| (s.settlement_date, s.actual_high_f.round() as i32)),
+    );
+    for s in &settled {
+        day(&mut days, s.settlement_date).actual = Some(s.actual_high_f.round() as i32);
+    }
+    Ok((days, climatology))
 }

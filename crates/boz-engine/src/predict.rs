@@ -17,7 +17,7 @@ use boz_model::{BracketSpec, Candidate, Predictor};
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 use serde_json::Value;
 
-use crate::history::{Decision, day_inputs, ladder_and_prices};
+use crate::history::{day_inputs, ladder_and_prices};
 use crate::services::Services;
 use crate::{Context, Result};
 
@@ -145,11 +145,7 @@ async fn predict_event(
 ) -> Result<(Value, Value)> {
     let lead_days = (event.date - city.climate_date(now)).num_days();
     let local_hour = now.with_timezone(&city.standard_offset()).hour();
-    let decision = Decision {
-        days_before: lead_days,
-        hour: local_hour,
-    };
-    let (days, _) = day_inputs(&svc.store, city, event.date, decision).await?;
+    let (days, _) = day_inputs(&svc.store, city, event.date).await?;
     let mut predictor = Predictor::default();
     train(
         city,

@@ -8,7 +8,7 @@ use boz_model::evaluation::{Report, Window, evaluate};
 use chrono::NaiveDate;
 
 pub use boz_engine::history::Decision;
-use boz_engine::history::day_inputs;
+use boz_engine::history::day_inputs_with_market;
 
 use crate::setup;
 
@@ -32,7 +32,7 @@ pub async fn score(
     let store = db.store();
     let mut reports = Vec::new();
     for city in &cities {
-        let (days, climatology) = day_inputs(&store, city, to, decision).await?;
+        let (days, climatology) = day_inputs_with_market(&store, city, to, decision).await?;
         let mut predictor = Predictor::default();
         let window = Window {
             from,
