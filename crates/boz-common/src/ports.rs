@@ -956,12 +956,25 @@ pub struct MarketResult {
     pub last_price: Option<Price>,
 }
 
+/// Whether a settled high (whole °F) pays YES on a bracket with these inclusive bounds (`None`:
+/// an open tail). The one rule every bracket type uses.
+pub fn bracket_pays(lower_bound_f: Option<i32>, upper_bound_f: Option<i32>, high_f: i32) -> bool {
+    lower_bound_f.is_none_or(|l| high_f >= l) && upper_bound_f.is_none_or(|u| high_f <= u)
+}
+
 /// One market of an event and the whole degrees it pays on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MarketBracket {
     pub ticker: String,
     pub lower_bound_f: Option<i32>,
     pub upper_bound_f: Option<i32>,
+}
+
+impl MarketBracket {
+    /// Whether a settled high (whole °F) pays YES on this market.
+    pub fn contains(&self, high_f: i32) -> bool {
+        bracket_pays(self.lower_bound_f, self.upper_bound_f, high_f)
+    }
 }
 
 /// An open event: its brackets, when it closes and how it is charged.

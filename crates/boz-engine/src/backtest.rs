@@ -30,6 +30,7 @@ use boz_common::ports::{
     TimeInForce, TopOfBook, TradingState,
 };
 use boz_common::schemas::{BracketPrediction, Side, UserSettings};
+use boz_common::status::TradeStatus;
 use boz_common::{Count, Dollars, Price};
 use boz_kalshi::book::OrderBook;
 use boz_kalshi::market::bracket_label;
@@ -41,6 +42,7 @@ use boz_model::ladder::{BracketSpec, outcome_index};
 use boz_model::market::normalise;
 use boz_model::predictor::Request;
 use boz_model::scoring::{Reliability, ReliabilityBin, ScoreSummary};
+use boz_settle::settlement::outcome;
 use boz_trading::config::TradingConfig;
 use boz_trading::engine::Judge;
 use boz_trading::risk::{assess, trading_day};
@@ -48,6 +50,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use serde::Serialize;
+use statrs::statistics::Statistics;
 
 use crate::history::{Decision, day_inputs};
 use crate::{EngineError, Result};
@@ -180,6 +183,16 @@ pub enum Model {
     Original,
 }
 
+impl Model {
+    /// Its name in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Model::Model => "model",
+            Model::Original => "original design",
+        }
+    }
+}
+
 /// What a backtest runs with.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -288,9 +301,10 @@ impl Accounts {
     }
 }
 
-/// An order of the backtest: its trade and the event it settles with.
+/// An order of the backtest: its trade, what its fill cost, and the market it settles with.
 struct Open {
     trade: usize,
+    fill_cost: Dollars,
     market: MarketBracket,
 }
 
@@ -361,10 +375,11 @@ pub async fn run_city(
             let at = if k == 0 {
                 step.decision_at
             } else {
-                city.at_standard_time(
-                    day.date - Duration::days(opts.decision.days_before),
-                    NaiveTime::from_hms_opt(hour, 0, 0).unwrap_or_default(),
-                )
+                Decision {
+                    hour,
+                    ..opts.decision
+                }
+                .at(city, day.date)
             };
             // the same forecasts and learning, seen from this decision
             let request = Request {
@@ -385,13 +400,14 @@ pub async fn run_city(
                 skip(&mut report, "no recorded event");
                 continue;
             };
-            let ladder = ladder_of(event);
+            // the event's ladder, set on the day above
+            let ladder = day.ladder.as_deref().unwrap_or_default();
             let quotes: Vec<Option<Quote>> = event
                 .brackets
                 .iter()
                 .map(|b| books.quote(&b.ticker, at, opts.window))
                 .collect();
-            let outcome = event.settled_high.and_then(|h| outcome_index(&ladder, h));
+            let outcome = event.settled_high.and_then(|h| outcome_index(ladder, h));
             // the market is scored wherever every bracket had a book, with or without a forecast
             let mids: Option<Vec<f64>> = quotes.iter().map(|q| q.map(|q| q.mid())).collect();
             let market = mids.and_then(|m| normalise(&m).ok());
@@ -531,6 +547,7 @@ pub async fn run_city(
                     .1
                     .push(Open {
                         trade: report.trades.len() - 1,
+                        fill_cost: state.fill_cost,
                         market: market.clone(),
                     });
             }
@@ -644,24 +661,15 @@ fn settle_due(
         for open in opens {
             let t = &mut report.trades[open.trade];
             let m = &open.market;
-            let yes_won = m.lower_bound_f.is_none_or(|l| high >= l)
-                && m.upper_bound_f.is_none_or(|u| high <= u);
-            let won = (t.side == Side::Yes) == yes_won;
+            let yes_won = m.contains(high);
             // the exchange settles the whole position of the market once
             paper
                 .settle(&m.ticker, if yes_won { Side::Yes } else { Side::No })
                 .map_err(EngineError::Boz)?;
-            let payout = if won {
-                Dollars::new(t.contracts.as_decimal()).map_err(money)?
-            } else {
-                Dollars::ZERO
-            };
-            let cost = Dollars::new((t.price.as_decimal() * t.contracts.as_decimal()).round_dp(6))
-                .map_err(money)?;
-            let pnl = payout
-                .checked_sub(cost)
-                .and_then(|p| p.checked_sub(t.fee))
-                .map_err(money)?;
+            // payout − cost − fee, as live settlement books it
+            let (status, pnl) =
+                outcome(t.side, t.contracts, open.fill_cost, t.fee, yes_won).map_err(money)?;
+            let won = status == TradeStatus::Won;
             t.won = Some(won);
             t.pnl = Some(pnl);
             if won {
@@ -712,12 +720,11 @@ fn finish(
         series.push(daily.get(&d).map_or(0.0, Dollars::to_f64_lossy));
         d += Duration::days(1);
     }
-    let n = series.len() as f64;
-    if n > 1.0 {
-        let mean = series.iter().sum::<f64>() / n;
-        let var = series.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-        if var > 0.0 {
-            report.sharpe = Some(mean / var.sqrt() * 365f64.sqrt());
+    if series.len() > 1 {
+        // the sample standard deviation (n − 1)
+        let sd = series.iter().std_dev();
+        if sd > 0.0 {
+            report.sharpe = Some(series.iter().mean() / sd * 365f64.sqrt());
         }
     }
     report.calibration = reliability.table();

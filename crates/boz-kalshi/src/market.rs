@@ -43,8 +43,7 @@ pub struct Bracket {
 impl Bracket {
     /// Whether a settled high (whole °F) pays YES on this bracket.
     pub fn contains(&self, high_f: i32) -> bool {
-        self.lower_bound_f.is_none_or(|l| high_f >= l)
-            && self.upper_bound_f.is_none_or(|u| high_f <= u)
+        boz_common::ports::bracket_pays(self.lower_bound_f, self.upper_bound_f, high_f)
     }
 
     /// The label used in `BracketProbability.bracket_label`: "48F or below", "49-50F",

@@ -123,7 +123,7 @@ pub fn cross_check(
     upper: Option<i32>,
     yes_won: bool,
 ) -> Option<String> {
-    let in_bracket = lower.is_none_or(|l| high_f >= l) && upper.is_none_or(|u| high_f <= u);
+    let in_bracket = boz_common::ports::bracket_pays(lower, upper, high_f);
     (in_bracket != yes_won).then(|| {
         format!(
             "basis mismatch: the climate report's high of {high_f}°F {} this bracket but Kalshi settled it {}",

@@ -366,11 +366,7 @@ fn write_report(dir: &Path, report: &Report<'_>) -> Result<()> {
     // the JSON island must not close its script element early
     let island = serde_json::to_string(report)?.replace("</", "<\\/");
     if let Some(m) = ctx.as_object_mut() {
-        let model = match report.model {
-            Model::Model => "model",
-            Model::Original => "original design",
-        };
-        m.insert("model".into(), model.into());
+        m.insert("model".into(), report.model.label().into());
         m.insert("report".into(), island.into());
         m.insert("uplot_js".into(), boz_api::dashboard::UPLOT_JS.into());
         m.insert("uplot_css".into(), boz_api::dashboard::UPLOT_CSS.into());
@@ -385,10 +381,7 @@ fn write_report(dir: &Path, report: &Report<'_>) -> Result<()> {
 fn print_summary(r: &Report<'_>) {
     println!(
         "backtest of the {} {}..{}: decisions at {} local standard time, {} day(s) before; books from the last {} min; bankroll ${} per city",
-        match r.model {
-            Model::Model => "model",
-            Model::Original => "original design",
-        },
+        r.model.label(),
         r.from,
         r.to,
         r.decision_hours
