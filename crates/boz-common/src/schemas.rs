@@ -238,6 +238,22 @@ validated!(
     validate_variables
 );
 
+impl WeatherVariables {
+    /// Only the day's high known (a source that gives nothing else).
+    pub fn high_only(temp_high_f: f64) -> Result<WeatherVariables, ValidationError> {
+        WeatherVariables::new(WeatherVariablesFields {
+            temp_high_f,
+            temp_low_f: None,
+            humidity_pct: None,
+            wind_speed_mph: None,
+            wind_gust_mph: None,
+            cloud_cover_pct: None,
+            dew_point_f: None,
+            pressure_mb: None,
+        })
+    }
+}
+
 // ---------------------------------------------------------------- WeatherData
 
 /// The seed's `WeatherData` fields.

@@ -17,7 +17,6 @@ use boz_common::fees::{FeeSchedule, Liquidity};
 use boz_common::ports::{MarketBracket, SettlementRow, Store};
 use boz_common::schemas::{
     Side, TradingMode, UserSettings, WeatherData, WeatherDataFields, WeatherVariables,
-    WeatherVariablesFields,
 };
 use boz_common::{Count, Dollars, Price};
 use boz_engine::backtest::{Books, CityReport, Options, RecordedEvent, Tape, TapeTrade, run_city};
@@ -55,17 +54,7 @@ fn forecast(city: &City, date: NaiveDate, high: f64, at: DateTime<Utc>) -> Weath
         forecast_high_f: high,
         source: "NWS".into(),
         model_run_timestamp: at,
-        variables: WeatherVariables::new(WeatherVariablesFields {
-            temp_high_f: high,
-            temp_low_f: None,
-            humidity_pct: None,
-            wind_speed_mph: None,
-            wind_gust_mph: None,
-            cloud_cover_pct: None,
-            dew_point_f: None,
-            pressure_mb: None,
-        })
-        .unwrap(),
+        variables: WeatherVariables::high_only(high).unwrap(),
         raw_data: json!({}),
         fetched_at: at,
     })

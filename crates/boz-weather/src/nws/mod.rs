@@ -610,17 +610,7 @@ pub(crate) fn make_weather(
 ) -> Result<WeatherData, WeatherError> {
     let variables = match variables {
         Some(v) => v,
-        None => WeatherVariables::new(WeatherVariablesFields {
-            temp_high_f: high,
-            temp_low_f: None,
-            humidity_pct: None,
-            wind_speed_mph: None,
-            wind_gust_mph: None,
-            cloud_cover_pct: None,
-            dew_point_f: None,
-            pressure_mb: None,
-        })
-        .map_err(|e| malformed(source, e.to_string()))?,
+        None => WeatherVariables::high_only(high).map_err(|e| malformed(source, e.to_string()))?,
     };
     WeatherData::new(WeatherDataFields {
         city: city.code(),

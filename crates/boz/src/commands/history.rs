@@ -25,9 +25,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use boz_common::city::City;
 use boz_common::ports::{MarketSnapshot, SettlementRow, Store};
-use boz_common::schemas::{
-    WeatherData, WeatherDataFields, WeatherVariables, WeatherVariablesFields,
-};
+use boz_common::schemas::{WeatherData, WeatherDataFields, WeatherVariables};
 use boz_common::{Count, Price};
 use boz_history::events::read_events;
 use boz_history::is_reserved;
@@ -120,19 +118,6 @@ pub(crate) fn print_counts(city: &City, c: &Counts) {
     }
 }
 
-fn variables(high: f64) -> Result<WeatherVariables> {
-    Ok(WeatherVariables::new(WeatherVariablesFields {
-        temp_high_f: high,
-        temp_low_f: None,
-        humidity_pct: None,
-        wind_speed_mph: None,
-        wind_gust_mph: None,
-        cloud_cover_pct: None,
-        dew_point_f: None,
-        pressure_mb: None,
-    })?)
-}
-
 fn forecast(
     city: &City,
     date: NaiveDate,
@@ -147,7 +132,7 @@ fn forecast(
         forecast_high_f: high,
         source: source.to_string(),
         model_run_timestamp: at,
-        variables: variables(high)?,
+        variables: WeatherVariables::high_only(high)?,
         raw_data: raw,
         fetched_at: at,
     })?)

@@ -63,6 +63,7 @@ pub(super) async fn backfill(run: &Run<'_>, client: &IemClient, city: &City) -> 
         ));
         return Ok(());
     };
+    let asked = missing.len() as u64;
     let until = month_start(last + Duration::days(FINAL_WITHIN_DAYS));
     let mut months = Vec::new();
     let mut m = month_start(first);
@@ -126,10 +127,7 @@ pub(super) async fn backfill(run: &Run<'_>, client: &IemClient, city: &City) -> 
             stored += 1;
         }
     }
-    let no_final = (run.from.iter_days().take_while(|d| *d <= run.to))
-        .filter(|d| run.wanted(*d) && !have.contains(d))
-        .count() as u64
-        - stored;
+    let no_final = asked - stored;
     run.say(format!(
         "{}: climate reports: {stored} settled highs stored, {} already stored, {no_final} dates without a final report",
         city.code,
