@@ -77,6 +77,20 @@ impl Api {
         sign_in(&self.http, &self.base, user, PASSWORD).await
     }
 
+    /// GETs `path` with a session cookie (empty: none).
+    async fn get(&self, path: &str, cookie: &str) -> reqwest::Response {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if !cookie.is_empty() {
+            req = req.header("cookie", cookie);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// [`Api::get`]'s JSON body.
+    async fn get_json(&self, path: &str, cookie: &str) -> Value {
+        self.get(path, cookie).await.json().await.unwrap()
+    }
+
     async fn me(&self, auth: Option<(&str, &str)>) -> (StatusCode, Value) {
         let mut req = self.http.get(format!("{}/api/me", self.base));
         if let Some((k, v)) = auth {
@@ -440,13 +454,7 @@ async fn settings_are_read_and_replaced_whole_and_validated() {
     };
     let r = put(good.to_string()).await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let r = api
-        .http
-        .get(format!("{}/api/settings", api.base))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = api.get("/api/settings", &cookie).await;
     assert_eq!(r.json::<Value>().await.unwrap(), good);
     // invalid values name the field; nothing changes
     let mut bad = good.clone();
@@ -526,12 +534,6 @@ async fn trades_are_paged_filtered_and_scoped_to_their_user() {
             .unwrap_or_else(|e| panic!("{id}: {e}"));
     }
     let (alice, _) = api.session("alice").await;
-    let get = |path: String, cookie: &str| {
-        api.http
-            .get(format!("{}{path}", api.base))
-            .header("cookie", cookie)
-            .send()
-    };
     let ids = |v: &Value| {
         v["trades"]
             .as_array()
@@ -540,35 +542,17 @@ async fn trades_are_paged_filtered_and_scoped_to_their_user() {
             .map(|t| t["id"].as_str().unwrap().to_string())
             .collect::<Vec<_>>()
     };
-    let all: Value = get("/api/trades".into(), &alice)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Value = api.get_json("/api/trades", &alice).await;
     let mut got = ids(&all);
     got.sort();
     assert_eq!(got, ["a1", "a2", "a3"], "only alice's");
-    let nyc: Value = get("/api/trades?city=nyc".into(), &alice)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let nyc: Value = api.get_json("/api/trades?city=nyc", &alice).await;
     assert_eq!(ids(&nyc).len(), 2);
-    let pending: Value = get("/api/trades?status=pending&from=2026-11-21".into(), &alice)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pending: Value = api
+        .get_json("/api/trades?status=pending&from=2026-11-21", &alice)
+        .await;
     assert_eq!(ids(&pending), ["a2"]);
-    let page: Value = get("/api/trades?limit=2&offset=2".into(), &alice)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = api.get_json("/api/trades?limit=2&offset=2", &alice).await;
     assert_eq!(ids(&page).len(), 1);
     assert_eq!(page["limit"], 2);
     for (q, field) in [
@@ -579,30 +563,25 @@ async fn trades_are_paged_filtered_and_scoped_to_their_user() {
         ("city=XXX", "city"),
         ("from=yesterday", "from"),
     ] {
-        let r = get(format!("/api/trades?{q}"), &alice).await.unwrap();
+        let r = api.get(&format!("/api/trades?{q}"), &alice).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{q}");
         let body: Value = r.json().await.unwrap();
         seed_error(&body, "ValidationError");
         assert!(body.to_string().contains(field), "{q}: {body}");
     }
     // one trade with its post-mortem (none yet) and snapshots; bob's is not found for alice
-    let r = get("/api/trades/a1".into(), &alice).await.unwrap();
+    let r = api.get("/api/trades/a1", &alice).await;
     assert_eq!(r.status(), StatusCode::OK);
     let one: Value = r.json().await.unwrap();
     assert_eq!(one["trade"]["id"], "a1");
     assert!(one["postmortem"].is_null());
     assert!(one["snapshots"].is_array());
-    let r = get("/api/trades/b1".into(), &alice).await.unwrap();
+    let r = api.get("/api/trades/b1", &alice).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     seed_error(&r.json().await.unwrap(), "NotFoundError");
     // without a session: 401 everywhere
     for path in ["/api/trades", "/api/trades/a1", "/api/settings"] {
-        let r = api
-            .http
-            .get(format!("{}{path}", api.base))
-            .send()
-            .await
-            .unwrap();
+        let r = api.get(path, "").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
 }
@@ -626,15 +605,9 @@ async fn weather_predictions_and_logs() {
         api.store.insert_forecast(&w).await.unwrap();
     }
     let (alice, _) = api.session("alice").await;
-    let get = |path: &str| {
-        api.http
-            .get(format!("{}{path}", api.base))
-            .header("cookie", &alice)
-            .send()
-    };
-    let r = get(&format!("/api/weather?city=nyc&date={date}"))
-        .await
-        .unwrap();
+    let r = api
+        .get(&format!("/api/weather?city=nyc&date={date}"), &alice)
+        .await;
     assert_eq!(r.status(), StatusCode::OK);
     let w: Value = r.json().await.unwrap();
     let list = w["weather"].as_array().unwrap();
@@ -644,14 +617,14 @@ async fn weather_predictions_and_logs() {
     let age = nws["age_seconds"].as_i64().unwrap();
     assert!((1790..=1900).contains(&age), "{age}");
     for (q, field) in [("city=ZZZ", "city"), ("date=tomorrow", "date")] {
-        let r = get(&format!("/api/weather?{q}")).await.unwrap();
+        let r = api.get(&format!("/api/weather?{q}"), &alice).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(r.text().await.unwrap().contains(field));
     }
 
     // predictions: 404 before one is stored, then the newest with its provenance
     let path = format!("/api/predictions?city=NYC&date={date}");
-    let r = get(&path).await.unwrap();
+    let r = api.get(&path, &alice).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     seed_error(&r.json().await.unwrap(), "NotFoundError");
     let p: boz_common::schemas::BracketPrediction = serde_json::from_value(json!({
@@ -665,10 +638,10 @@ async fn weather_predictions_and_logs() {
         .insert_prediction(&p, &json!({"event_ticker": "KXHIGHNY-26NOV29"}))
         .await
         .unwrap();
-    let got: Value = get(&path).await.unwrap().json().await.unwrap();
+    let got: Value = api.get_json(&path, &alice).await;
     assert_eq!(got["prediction"]["ensemble_forecast_f"], 52.6);
     assert_eq!(got["provenance"]["event_ticker"], "KXHIGHNY-26NOV29");
-    let r = get("/api/predictions?city=NYC").await.unwrap();
+    let r = api.get("/api/predictions?city=NYC", &alice).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("date"));
 
@@ -692,31 +665,18 @@ async fn weather_predictions_and_logs() {
         ])
         .await
         .unwrap();
-    let r = get("/api/logs").await.unwrap();
+    let r = api.get("/api/logs", &alice).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     seed_error(&r.json().await.unwrap(), "PermissionError");
     add_login(&api.store, "root", "root", "admin", PASSWORD).await;
     let (root, _) = api.session("root").await;
     let logs: Value = api
-        .http
-        .get(format!("{}/api/logs?module=trading&level=warn", api.base))
-        .header("cookie", &root)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/api/logs?module=trading&level=warn", &root)
+        .await;
     let list = logs["logs"].as_array().unwrap();
     assert_eq!(list.len(), 1, "{logs}");
     assert_eq!(list[0]["message"], "order refused");
-    let r = api
-        .http
-        .get(format!("{}/api/logs?limit=0", api.base))
-        .header("cookie", &root)
-        .send()
-        .await
-        .unwrap();
+    let r = api.get("/api/logs?limit=0", &root).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -855,16 +815,7 @@ async fn onboarding_checks_the_key_stores_it_encrypted_and_never_shows_it() {
     );
     // bob is not connected
     let (bob, _) = api.session("bob").await;
-    let bobs: Value = api
-        .http
-        .get(format!("{}/api/kalshi", api.base))
-        .header("cookie", &bob)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let bobs: Value = api.get_json("/api/kalshi", &bob).await;
     assert_eq!(bobs["connected"], false);
     // disconnect deletes it
     let r = send(reqwest::Method::DELETE, None).await.unwrap();
@@ -1005,18 +956,7 @@ async fn performance_adds_up_pnl_fees_scores_and_calibration_per_user() {
         .unwrap();
     let (alice, _) = api.session("alice").await;
     let (bob, _) = api.session("bob").await;
-    let get = |path: &str, cookie: &str| {
-        api.http
-            .get(format!("{}{path}", api.base))
-            .header("cookie", cookie)
-            .send()
-    };
-    let p: Value = get("/api/performance", &alice)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let p: Value = api.get_json("/api/performance", &alice).await;
     let t = &p["totals"];
     assert_eq!(
         (
@@ -1108,12 +1048,9 @@ async fn performance_adds_up_pnl_fees_scores_and_calibration_per_user() {
     );
     assert!(cal[0]["mean_forecast"].is_null());
     // filters
-    let nyc: Value = get("/api/performance?city=nyc&from=2026-11-21", &alice)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let nyc: Value = api
+        .get_json("/api/performance?city=nyc&from=2026-11-21", &alice)
+        .await;
     assert_eq!(
         (
             nyc["totals"]["trades"].as_u64(),
@@ -1123,12 +1060,7 @@ async fn performance_adds_up_pnl_fees_scores_and_calibration_per_user() {
         "{nyc}"
     );
     // bob has none of it
-    let b: Value = get("/api/performance", &bob)
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let b: Value = api.get_json("/api/performance", &bob).await;
     assert_eq!(
         (b["totals"]["trades"].as_u64(), b["totals"]["pnl"].as_f64()),
         (Some(0), Some(0.0)),
@@ -1141,19 +1073,14 @@ async fn performance_adds_up_pnl_fees_scores_and_calibration_per_user() {
         ("city=XX1", "city"),
         ("from=2026-11-22&to=2026-11-20", "from"),
     ] {
-        let r = get(&format!("/api/performance?{q}"), &alice).await.unwrap();
+        let r = api.get(&format!("/api/performance?{q}"), &alice).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{q}");
         let body: Value = r.json().await.unwrap();
         seed_error(&body, "ValidationError");
         assert_eq!(body["context"]["field"], field, "{q}: {body}");
     }
     assert_eq!(
-        api.http
-            .get(format!("{}/api/performance", api.base))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        api.get("/api/performance", "").await.status(),
         StatusCode::UNAUTHORIZED
     );
 }
@@ -1163,19 +1090,9 @@ async fn metrics_count_requests_by_route_in_prometheus_format() {
     let api = api(false).await;
     let (alice, _) = api.session("alice").await;
     for _ in 0..3 {
-        api.http
-            .get(format!("{}/api/trades/no-such-trade", api.base))
-            .header("cookie", &alice)
-            .send()
-            .await
-            .unwrap();
+        api.get("/api/trades/no-such-trade", &alice).await;
     }
-    let r = api
-        .http
-        .get(format!("{}/metrics", api.base))
-        .send()
-        .await
-        .unwrap();
+    let r = api.get("/metrics", "").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(
         r.headers()["content-type"]
@@ -1205,15 +1122,7 @@ async fn metrics_count_requests_by_route_in_prometheus_format() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_matches_its_snapshot_and_the_docs_page_is_served_locally() {
     let api = api(false).await;
-    let doc: Value = api
-        .http
-        .get(format!("{}/api/openapi.json", api.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = api.get_json("/api/openapi.json", "").await;
     // every route of the router is documented
     let paths = doc["paths"].as_object().unwrap();
     for p in [
@@ -1249,12 +1158,7 @@ async fn the_openapi_document_matches_its_snapshot_and_the_docs_page_is_served_l
         "the API changed: if on purpose, run this test with BOZ_UPDATE_SNAPSHOT=1 and commit crates/boz-api/openapi.snapshot.json"
     );
     // the docs page and its assets come from this server (no CDN)
-    let page = api
-        .http
-        .get(format!("{}/api/docs/", api.base))
-        .send()
-        .await
-        .unwrap();
+    let page = api.get("/api/docs/", "").await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(
@@ -1275,11 +1179,8 @@ async fn the_openapi_document_matches_its_snapshot_and_the_docs_page_is_served_l
         assert_eq!(r.status(), StatusCode::OK, "{asset}");
     }
     let init = api
-        .http
-        .get(format!("{}/api/docs/swagger-initializer.js", api.base))
-        .send()
+        .get("/api/docs/swagger-initializer.js", "")
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -1330,12 +1231,7 @@ async fn dashboard_pages_need_a_session_and_render_the_users_own_data() {
         assert!(to.starts_with("/login?next=/"), "{page}: {to}");
     }
     // an API token is for scripts, not pages
-    let login = api
-        .http
-        .get(format!("{}/login?next=//evil.example", api.base))
-        .send()
-        .await
-        .unwrap();
+    let login = api.get("/login?next=//evil.example", "").await;
     assert_eq!(login.status(), StatusCode::OK);
     let html = login.text().await.unwrap();
     assert!(
@@ -1404,12 +1300,7 @@ async fn dashboard_pages_need_a_session_and_render_the_users_own_data() {
         assert_eq!(r.status(), StatusCode::OK, "{asset}");
     }
     assert_eq!(
-        api.http
-            .get(format!("{}/assets/../Cargo.toml", api.base))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        api.get("/assets/../Cargo.toml", "").await.status(),
         StatusCode::NOT_FOUND
     );
 }
@@ -1419,21 +1310,10 @@ async fn the_event_stream_names_what_changed_for_its_user_only() {
     let api = api(false).await;
     let (alice, _) = api.session("alice").await;
     assert_eq!(
-        api.http
-            .get(format!("{}/api/events", api.base))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        api.get("/api/events", "").await.status(),
         StatusCode::UNAUTHORIZED
     );
-    let r = api
-        .http
-        .get(format!("{}/api/events", api.base))
-        .header("cookie", &alice)
-        .send()
-        .await
-        .unwrap();
+    let r = api.get("/api/events", &alice).await;
     assert_eq!(r.headers()["content-type"], "text/event-stream");
     let mut body = r;
     let mut seen = String::new();
