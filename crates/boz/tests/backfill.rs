@@ -410,6 +410,21 @@ async fn mount_kalshi(server: &MockServer, r: &Recorded) {
     .await;
 }
 
+/// The NYC market snapshots and trades stored for one event date.
+async fn stored(
+    store: &std::sync::Arc<dyn boz_common::ports::Store>,
+    date: &str,
+) -> (
+    Vec<boz_common::ports::MarketSnapshot>,
+    Vec<boz_common::ports::MarketTrade>,
+) {
+    let (city, d) = (nyc().code(), day(date));
+    (
+        store.market_snapshots_between(&city, d, d).await.unwrap(),
+        store.market_trades_between(&city, d, d).await.unwrap(),
+    )
+}
+
 fn market_calls(requests: &[wiremock::Request]) -> usize {
     requests
         .iter()
@@ -465,10 +480,7 @@ async fn kalshi_history_lands_in_the_tables_the_backtest_reads() {
     let store = db.store();
     let city = nyc().code();
     // every trade, exact, on the historical tier
-    let trades = store
-        .market_trades_between(&city, day("2024-08-17"), day("2024-08-17"))
-        .await
-        .unwrap();
+    let (old_close, trades) = stored(&store, "2024-08-17").await;
     assert_eq!(trades.len(), n_trades);
     for t in &trades {
         let i: usize = t.trade_id.trim_start_matches("rec-").parse().unwrap();
@@ -502,10 +514,7 @@ async fn kalshi_history_lands_in_the_tables_the_backtest_reads() {
         (79.0, "Kalshi expiration_value")
     );
     // the live tier's candlesticks as quotes, with their brackets
-    let snaps = store
-        .market_snapshots_between(&city, day("2025-12-01"), day("2025-12-01"))
-        .await
-        .unwrap();
+    let (snaps, _) = stored(&store, "2025-12-01").await;
     let (candles, closes): (Vec<_>, Vec<_>) = snaps
         .iter()
         .partition(|s| s.source == "kalshi-candlesticks");
@@ -518,10 +527,6 @@ async fn kalshi_history_lands_in_the_tables_the_backtest_reads() {
             && s.yes_ask.is_none())
     );
     // the old event's markets traded: their closing rows carry the listing's totals
-    let old_close = store
-        .market_snapshots_between(&city, day("2024-08-17"), day("2024-08-17"))
-        .await
-        .unwrap();
     assert_eq!(old_close.len(), 6);
     for s in &old_close {
         let listed = r
@@ -642,16 +647,7 @@ async fn a_malformed_kalshi_answer_stops_by_name_and_leaves_no_half_market() {
         "{err}"
     );
     let db = open_db(dir.path()).await;
-    let store = db.store();
-    let city = nyc().code();
-    let snaps = store
-        .market_snapshots_between(&city, day("2024-08-17"), day("2024-08-17"))
-        .await
-        .unwrap();
-    let trades = store
-        .market_trades_between(&city, day("2024-08-17"), day("2024-08-17"))
-        .await
-        .unwrap();
+    let (snaps, trades) = stored(&db.store(), "2024-08-17").await;
     assert!(
         snaps.iter().all(|s| s.ticker != broken),
         "nothing of the broken market"
