@@ -653,16 +653,13 @@ pub async fn events(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let user_id = authed.user_id;
     // the user's cities, read once: a page that changes them is left, and its stream with it
-    let user = state.store.get_user(&user_id).await?;
-    let cities: Vec<CityCode> = user
-        .settings
-        .get("cities")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .filter_map(|c| CityCode::parse(c).ok())
-        .collect();
+    let cities: Vec<CityCode> = state
+        .store
+        .get_user(&user_id)
+        .await?
+        .user_settings()?
+        .into_fields()
+        .cities;
     let stream = futures::stream::unfold(
         (
             state,

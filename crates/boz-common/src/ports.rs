@@ -111,6 +111,20 @@ impl std::fmt::Debug for StoredUser {
     }
 }
 
+impl StoredUser {
+    /// The user's settings as the validated schema (they are validated when stored, so an error
+    /// means the row was changed behind the store's back).
+    pub fn user_settings(&self) -> Result<UserSettings, BozError> {
+        serde_json::from_value(self.settings.clone()).map_err(|e| {
+            BozError::new(
+                crate::error::ErrorKind::ValidationError,
+                format!("user {} has invalid settings: {e}", self.id),
+                serde_json::Map::new(),
+            )
+        })
+    }
+}
+
 /// A stored weather forecast row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredForecast {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use boz_common::city::City;
 use boz_common::ports::{
     Clock, Exchange, ExposureLimits, MarketData, MarketEvent, Notification, NotificationKind,
-    Notifier, OrderRecord, OrderStatus, RiskStatus, Store, StoredTrade, StoredUser, TimeInForce,
-    TopOfBook, TradingState,
+    Notifier, OrderRecord, OrderStatus, RiskStatus, Store, StoredTrade, TimeInForce, TopOfBook,
+    TradingState,
 };
 use boz_common::schemas::{
     BracketPrediction, PendingTrade, PendingTradeFields, Side, TradeRecord, TradeRecordFields,
@@ -81,16 +81,6 @@ pub struct TradingEngine {
     pub cities: Vec<Arc<City>>,
     /// Where trade and halt notifications go (none: not sent).
     pub notifier: Option<Arc<dyn Notifier>>,
-}
-
-fn user_settings(u: &StoredUser) -> Result<UserSettings, BozError> {
-    serde_json::from_value(u.settings.clone()).map_err(|e| {
-        BozError::new(
-            ErrorKind::ValidationError,
-            format!("user {} has invalid settings: {e}", u.id),
-            serde_json::Map::new(),
-        )
-    })
 }
 
 /// An amount of money to commit: never silently zero (that would reserve no exposure).
@@ -461,7 +451,7 @@ impl TradingEngine {
             if only_user.is_some_and(|u| u != user.id) {
                 continue;
             }
-            let settings = match user_settings(&user) {
+            let settings = match user.user_settings() {
                 Ok(s) => s,
                 Err(e) => {
                     errors.push(e.message);
@@ -800,7 +790,7 @@ impl TradingEngine {
             ));
         }
         let user = self.store.get_user(user_id).await?;
-        let settings = user_settings(&user)?;
+        let settings = user.user_settings()?;
         let (status, allowed) = self.gate(user_id, &settings).await?;
         allowed?;
         let trade = self.store.get_trade(user_id, id).await?;
