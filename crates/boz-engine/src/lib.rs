@@ -51,6 +51,16 @@ impl EngineError {
     }
 }
 
+impl From<EngineError> for BozError {
+    /// A typed error as it was; anything else as an internal error with its message.
+    fn from(e: EngineError) -> BozError {
+        match e {
+            EngineError::Boz(b) => b,
+            EngineError::Failed(m) => BozError::internal(m),
+        }
+    }
+}
+
 impl From<boz_common::ValidationError> for EngineError {
     fn from(e: boz_common::ValidationError) -> Self {
         EngineError::Boz(e.into())

@@ -29,20 +29,16 @@ impl EngineTrader {
     }
 
     fn engine(&self, user_id: &str) -> Result<TradingEngine, BozError> {
-        boz_engine::trading::engine(&self.svc, user_id).map_err(boz_error)
+        Ok(boz_engine::trading::engine(&self.svc, user_id)?)
     }
 
     /// The engine for views: market data through the shared cache.
     fn view_engine(&self, user_id: &str) -> Result<TradingEngine, BozError> {
-        boz_engine::trading::engine_with_market(&self.svc, user_id, self.views.clone())
-            .map_err(boz_error)
-    }
-}
-
-fn boz_error(e: boz_engine::EngineError) -> BozError {
-    match e {
-        boz_engine::EngineError::Boz(b) => b,
-        other => BozError::internal(other.to_string()),
+        Ok(boz_engine::trading::engine_with_market(
+            &self.svc,
+            user_id,
+            self.views.clone(),
+        )?)
     }
 }
 

@@ -185,7 +185,7 @@ pub(super) async fn backfill(
                 c.already += 1;
                 continue;
             }
-            let (candles, trades) = market(run, client, cutoff, city, ev, bracket, m, *tier)
+            let (candles, trades) = market(run, client, cutoff, city, ev, bracket, (m, *tier))
                 .await
                 .with_context(|| format!("{}: market {}", city.code, bracket.ticker))?;
             c.trades += run.store.insert_market_trades(&trades).await?;
@@ -269,8 +269,8 @@ fn candles_base(city: &City, ev: &WeatherEvent, bracket: &boz_kalshi::Bracket) -
     }
 }
 
-/// One market's candlesticks and closing totals (as snapshots, the totals last) and trades.
-#[allow(clippy::too_many_arguments)]
+/// One market (its listing and tier) as candlesticks and closing totals (snapshots, the totals
+/// last) and trades.
 async fn market(
     run: &Run<'_>,
     client: &KalshiClient,
@@ -278,8 +278,7 @@ async fn market(
     city: &City,
     ev: &WeatherEvent,
     bracket: &boz_kalshi::Bracket,
-    m: &Value,
-    tier: Tier,
+    (m, tier): (&Value, Tier),
 ) -> Result<(Vec<MarketSnapshot>, Vec<MarketTrade>)> {
     let ticker = bracket.ticker.as_str();
     let open = time_field(m, "open_time", ticker)?;
