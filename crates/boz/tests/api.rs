@@ -12,7 +12,6 @@ use std::io::Write;
 use std::process::Stdio;
 use std::sync::Arc;
 
-use boz_common::config::DatabaseUrl;
 use boz_common::ports::{Store, SystemClock};
 use boz_store::Database;
 use reqwest::StatusCode;
@@ -29,12 +28,7 @@ struct Api {
 }
 
 async fn serve(db_path: &std::path::Path, secure: bool) -> (String, Arc<dyn Store>, Database) {
-    let db = Database::open(&DatabaseUrl::Sqlite {
-        path: db_path.to_path_buf(),
-    })
-    .await
-    .unwrap();
-    db.migrate().await.unwrap();
+    let db = open_sqlite(db_path).await;
     let store = db.store();
     let app = boz_api::router(boz_api::ApiState::new(
         store.clone(),

@@ -11,7 +11,6 @@ mod support;
 use support::*;
 
 use boz_common::city::builtin_cities;
-use boz_common::config::DatabaseUrl;
 use boz_store::Database;
 use std::collections::BTreeMap;
 
@@ -83,11 +82,7 @@ async fn as_of_forecasts_are_stored_known_from_the_decision_and_not_asked_twice(
     let asked = server.received_requests().await.unwrap().len();
     assert_eq!(asked, 2, "one request per date, model and decision");
 
-    let db = Database::open(&DatabaseUrl::Sqlite {
-        path: dir.path().join("boz.sqlite"),
-    })
-    .await
-    .unwrap();
+    let db = open_sqlite(&dir.path().join("boz.sqlite")).await;
     let store = db.store();
     let nyc = builtin_cities()
         .into_iter()
@@ -156,11 +151,7 @@ fn nyc() -> boz_common::city::City {
 }
 
 async fn open_db(dir: &std::path::Path) -> Database {
-    Database::open(&DatabaseUrl::Sqlite {
-        path: dir.join("boz.sqlite"),
-    })
-    .await
-    .unwrap()
+    open_sqlite(&dir.join("boz.sqlite")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,7 @@ use support::*;
 use std::sync::Arc;
 
 use boz_common::city::{City, builtin_cities};
-use boz_common::config::{DatabaseUrl, Settings};
+use boz_common::config::Settings;
 use boz_common::fees::{FeeSchedule, Liquidity};
 use boz_common::ports::{MarketBracket, SettlementRow, Store};
 use boz_common::schemas::{
@@ -160,12 +160,7 @@ fn options() -> Options {
 
 async fn open() -> (tempfile::TempDir, Database, Arc<dyn Store>) {
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(&DatabaseUrl::Sqlite {
-        path: dir.path().join("bt.sqlite"),
-    })
-    .await
-    .unwrap();
-    db.migrate().await.unwrap();
+    let db = open_sqlite(&dir.path().join("bt.sqlite")).await;
     let store = db.store();
     (dir, db, store)
 }
@@ -450,12 +445,7 @@ async fn the_running_systems_own_recordings_are_backtested_from_its_database() {
     use boz_common::ports::MarketSnapshot;
     let city = nyc();
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(&DatabaseUrl::Sqlite {
-        path: dir.path().join("boz.sqlite"),
-    })
-    .await
-    .unwrap();
-    db.migrate().await.unwrap();
+    let db = open_sqlite(&dir.path().join("boz.sqlite")).await;
     let store = db.store();
     let (events, _) = seed(&store, &city).await;
     // quotes as the market feed records them: ten minutes before each decision, and one a
@@ -598,11 +588,7 @@ async fn peer_book_logs_import_as_quotes_the_backtest_trades_against() {
         text(&again.stdout)
     );
 
-    let db = Database::open(&DatabaseUrl::Sqlite {
-        path: dir.path().join("boz.sqlite"),
-    })
-    .await
-    .unwrap();
+    let db = open_sqlite(&dir.path().join("boz.sqlite")).await;
     let store = db.store();
     let date = NaiveDate::from_ymd_opt(2026, 1, 4).unwrap();
     let snaps = store
@@ -672,11 +658,7 @@ async fn peer_book_logs_import_as_quotes_the_backtest_trades_against() {
 
     // another recording of the same markets (a flat 1-2¢ book at the decision) is newer, so it
     // is the book unless the quotes are limited to the logs' source
-    let db = Database::open(&DatabaseUrl::Sqlite {
-        path: dir.path().join("boz.sqlite"),
-    })
-    .await
-    .unwrap();
+    let db = open_sqlite(&dir.path().join("boz.sqlite")).await;
     let decision = nyc().at_standard_time(
         NaiveDate::from_ymd_opt(2026, 1, 3).unwrap(),
         NaiveTime::from_hms_opt(20, 0, 0).unwrap(),
@@ -739,11 +721,7 @@ async fn peer_book_logs_import_as_quotes_the_backtest_trades_against() {
         err.contains("market_data_KXHIGHNY-26JAN05.csv row 2, column best_no_bid"),
         "{err}"
     );
-    let db = Database::open(&DatabaseUrl::Sqlite {
-        path: dir.path().join("boz.sqlite"),
-    })
-    .await
-    .unwrap();
+    let db = open_sqlite(&dir.path().join("boz.sqlite")).await;
     let jan5 = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
     assert!(
         db.store()

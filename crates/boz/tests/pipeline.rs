@@ -8,7 +8,7 @@
 
 mod support;
 
-use support::{SHARED, mount_nws_forecasts};
+use support::{SHARED, mount_nws_forecasts, open_sqlite};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -215,12 +215,7 @@ async fn one_climate_day_from_forecasts_to_post_mortem() {
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("boz.sqlite");
     let settings = settings(&db_path, &nws, &om, &kalshi);
-    let db = Database::open(&DatabaseUrl::Sqlite {
-        path: db_path.clone(),
-    })
-    .await
-    .unwrap();
-    db.migrate().await.unwrap();
+    let db = open_sqlite(&db_path).await;
     let store: Arc<dyn Store> = db.store();
     // 06:00 EST on the climate day
     let clock = Arc::new(ManualClock::new(at("2022-02-04T11:00:00Z")));

@@ -111,12 +111,7 @@ async fn shutdown_during_a_cycle_leaves_no_order_unrecorded() {
     )
     .unwrap();
     let db_path = dir.path().join("boz.sqlite");
-    let db = Database::open(&DatabaseUrl::Sqlite {
-        path: db_path.clone(),
-    })
-    .await
-    .unwrap();
-    db.migrate().await.unwrap();
+    let db = open_sqlite(&db_path).await;
     let store = db.store();
     fake_kalshi::seed(&store, TradingMode::Auto).await;
     let env = env_for(
@@ -383,12 +378,7 @@ async fn with_the_weather_down_it_keeps_running_reports_why_and_never_trades_on_
         fake_kalshi::private_key_pem(),
     )
     .unwrap();
-    let db = Database::open(&DatabaseUrl::Sqlite {
-        path: dir.path().join("boz.sqlite"),
-    })
-    .await
-    .unwrap();
-    db.migrate().await.unwrap();
+    let db = open_sqlite(&dir.path().join("boz.sqlite")).await;
     let store = db.store();
     fake_kalshi::seed_user(&store, TradingMode::Auto).await;
     // the only prediction is five hours old (MAX_PREDICTION_AGE_MINUTES is 60 here)

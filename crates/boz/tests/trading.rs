@@ -159,13 +159,7 @@ fn engine(store: Arc<dyn Store>, server: &MockServer, venue: Arc<dyn Exchange>) 
 }
 
 async fn sqlite(dir: &Path) -> Database {
-    let db = Database::open(&DatabaseUrl::Sqlite {
-        path: dir.join("boz.sqlite"),
-    })
-    .await
-    .unwrap();
-    db.migrate().await.unwrap();
-    db
+    open_sqlite(&dir.join("boz.sqlite")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

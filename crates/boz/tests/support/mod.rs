@@ -80,6 +80,15 @@ pub fn with_store<T>(db_path: &Path, f: impl AsyncFnOnce(Arc<dyn Store>) -> T) -
     )
 }
 
+/// The SQLite database at `path`, migrated (a second migrate is harmless).
+pub async fn open_sqlite(path: &Path) -> Database {
+    let db = Database::open(&DatabaseUrl::Sqlite { path: path.into() })
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    db
+}
+
 /// Runs `f` on the store at `url` (migrated), on a runtime of its own.
 pub fn with_database<T>(url: &DatabaseUrl, f: impl AsyncFnOnce(Arc<dyn Store>) -> T) -> T {
     let rt = tokio::runtime::Runtime::new().unwrap();
